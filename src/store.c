@@ -1,0 +1,1254 @@
+/*
+ * store.c - the SQLite backend behind store.h.
+ *
+ * One write connection (used by the applier thread inside a block) and a
+ * pool of read-only connections for every other thread.  Prepared
+ * statements are cached per connection.  Schema changes are numbered
+ * migrations recorded in schema_version.
+ *
+ * Not here: deciding validity.  The store trusts that what it is given was
+ * validated; it asserts only its own invariants (e.g. an output it marks
+ * spent exists and is unspent).
+ */
+#include "store.h"
+
+#include "cc.h"
+#include "cjson.h"
+#include "codec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum stmt_id {
+    S_TX_BY_IDK,
+    S_TX_BODY,
+    S_TX_INSERT,
+    S_OUT_INSERT,
+    S_OUT_GET,
+    S_OUT_SPEND,
+    S_OWNER_INSERT,
+    S_OWNER_SCAN,
+    S_FTS_ASSET,
+    S_FTS_META,
+    S_BLOCK_INSERT,
+    S_BLOCK_GET,
+    S_BLOCK_HEAD,
+    S_BLOCK_TXS,
+    S_ASSET_ALL,
+    S_ASSET_OP,
+    S_ASSET_LAST,
+    S_ASSET_OP_LAST,
+    S_META_GET,
+    S_META_PUT,
+    S_COUNT_TX,
+    S_COUNT_BLOCKS,
+    S_SCAN_TXS,
+    S_SCAN_BLOCKS,
+    S_TX_ID_BY_SEQ,
+    S_SEARCH_ASSET,
+    S_SEARCH_META,
+    S_BLOCK_OF_SEQ,
+    S__COUNT
+};
+
+static const char *const stmt_sql[S__COUNT] = {
+    [S_TX_BY_IDK] = "SELECT seq, id FROM tx WHERE idk = ?1",
+    [S_TX_BODY] = "SELECT body, height FROM tx WHERE seq = ?1",
+    [S_TX_INSERT] = "INSERT INTO tx(seq, idk, id, height, op, asset_seq, body) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_OUT_INSERT] = "INSERT INTO out(okey, amount, spent_by) VALUES (?1, ?2, NULL)",
+    [S_OUT_GET] = "SELECT amount, spent_by FROM out WHERE okey = ?1",
+    [S_OUT_SPEND] = "UPDATE out SET spent_by = ?2 WHERE okey = ?1 AND spent_by IS NULL",
+    [S_OWNER_INSERT] = "INSERT OR IGNORE INTO owner(pkk, okey) VALUES (?1, ?2)",
+    [S_OWNER_SCAN] = "SELECT o.okey, out.spent_by FROM owner o JOIN out ON out.okey = o.okey "
+                     "WHERE o.pkk = ?1 ORDER BY o.okey",
+    [S_FTS_ASSET] = "INSERT INTO fts_asset(rowid, text) VALUES (?1, ?2)",
+    [S_FTS_META] = "INSERT INTO fts_meta(rowid, text) VALUES (?1, ?2)",
+    [S_BLOCK_INSERT] = "INSERT INTO block(height, time_ms, n_tx, first_seq, prev_hash, "
+                       "txs_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_BLOCK_GET] = "SELECT height, time_ms, n_tx, first_seq, prev_hash, txs_hash, hash "
+                    "FROM block WHERE height = ?1",
+    [S_BLOCK_HEAD] = "SELECT height, time_ms, n_tx, first_seq, prev_hash, txs_hash, hash "
+                     "FROM block ORDER BY height DESC LIMIT 1",
+    [S_BLOCK_TXS] = "SELECT body FROM tx WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+    [S_ASSET_ALL] = "SELECT body FROM tx WHERE asset_seq = ?1 ORDER BY seq",
+    [S_ASSET_OP] = "SELECT body FROM tx WHERE asset_seq = ?1 AND op = ?2 ORDER BY seq",
+    [S_ASSET_LAST] = "SELECT body FROM tx WHERE asset_seq = ?1 ORDER BY seq DESC LIMIT 1",
+    [S_ASSET_OP_LAST] =
+        "SELECT body FROM tx WHERE asset_seq = ?1 AND op = ?2 ORDER BY seq DESC LIMIT 1",
+    [S_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [S_META_PUT] = "INSERT OR REPLACE INTO meta(k, v) VALUES (?1, ?2)",
+    [S_COUNT_TX] = "SELECT COALESCE(MAX(seq), 0) FROM tx",
+    [S_COUNT_BLOCKS] = "SELECT COUNT(*) FROM block",
+    [S_SCAN_TXS] = "SELECT seq, height, id, body FROM tx WHERE seq >= ?1 AND seq <= ?2 "
+                   "ORDER BY seq",
+    [S_SCAN_BLOCKS] = "SELECT height, time_ms, n_tx, first_seq, prev_hash, txs_hash, hash "
+                      "FROM block ORDER BY height",
+    [S_TX_ID_BY_SEQ] = "SELECT id FROM tx WHERE seq = ?1",
+    [S_SEARCH_ASSET] = "SELECT rowid FROM fts_asset WHERE fts_asset MATCH ?1 ORDER BY rank "
+                       "LIMIT ?2",
+    [S_SEARCH_META] = "SELECT rowid FROM fts_meta WHERE fts_meta MATCH ?1 ORDER BY rank "
+                      "LIMIT ?2",
+    [S_BLOCK_OF_SEQ] = "SELECT height FROM tx WHERE seq = ?1",
+};
+
+/* Numbered migrations (rule 18).  Never edit a published one: add another. */
+static const char *const migrations[] = {
+    /* 0001: the ledger */
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE block(height INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    "  n_tx INTEGER NOT NULL, first_seq INTEGER NOT NULL, prev_hash BLOB NOT NULL,"
+    "  txs_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE tx(seq INTEGER PRIMARY KEY, idk INTEGER NOT NULL, id BLOB NOT NULL,"
+    "  height INTEGER NOT NULL, op INTEGER NOT NULL, asset_seq INTEGER NOT NULL,"
+    "  body BLOB NOT NULL);"
+    "CREATE INDEX tx_idk ON tx(idk);"
+    "CREATE INDEX tx_asset ON tx(asset_seq);"
+    "CREATE TABLE out(okey INTEGER PRIMARY KEY, amount INTEGER NOT NULL, spent_by INTEGER);"
+    "CREATE TABLE owner(pkk INTEGER NOT NULL, okey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pkk, okey)) WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE fts_asset USING fts5(text, content='',"
+    "  tokenize='porter unicode61 remove_diacritics 2');"
+    "CREATE VIRTUAL TABLE fts_meta USING fts5(text, content='',"
+    "  tokenize='porter unicode61 remove_diacritics 2');",
+};
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S__COUNT];
+    struct conn *next; /* free list of the reader pool */
+};
+
+enum { store_readers_max = 64, store_busy_ms = 5000 };
+
+struct store {
+    struct store_config cfg;
+    char *path;
+    struct conn writer;
+    pthread_mutex_t pool_lock;
+    struct conn *free_readers;
+    int n_readers;
+    pthread_t writer_thread;
+    bool in_block;
+    uint64_t next_seq; /* next tx seq to assign (writer only) */
+};
+
+/* ------------------------------------------------------------ plumbing */
+
+static enum ltd_err
+sql_fail(struct ltd_errbuf *eb, sqlite3 *db, int rc, const char *what)
+{
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    enum ltd_err code = LTD_E_STORE_IO;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        code = LTD_E_STORE_BUSY;
+    else if (rc == SQLITE_FULL)
+        code = LTD_E_STORE_FULL;
+    else if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+        code = LTD_E_STORE_CORRUPT;
+    return ltd_fail(eb, code, "%s failed: %s (sqlite %d)", what,
+                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), ext);
+}
+
+static enum ltd_err
+conn_exec(struct conn *c, const char *sql, struct ltd_errbuf *eb)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        enum ltd_err e = sql_fail(eb, c->db, rc, "exec");
+        sqlite3_free(err);
+        return e;
+    }
+    return LTD_OK;
+}
+
+static enum ltd_err
+conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(id < S__COUNT);
+    if (c->stmt[id] == NULL) {
+        int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &c->stmt[id], NULL);
+        if (rc != SQLITE_OK)
+            return sql_fail(eb, c->db, rc, "prepare");
+    }
+    *out = c->stmt[id];
+    sqlite3_reset(*out);
+    sqlite3_clear_bindings(*out);
+    return LTD_OK;
+}
+
+static void
+conn_close(struct conn *c)
+{
+    for (int i = 0; i < S__COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static enum ltd_err
+conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
+{
+    memset(c, 0, sizeof *c);
+    int flags = SQLITE_OPEN_NOMUTEX;
+    if (writer && !st->cfg.readonly)
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    else
+        flags |= SQLITE_OPEN_READONLY;
+    int rc = sqlite3_open_v2(st->path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        enum ltd_err e = sql_fail(eb, c->db, rc, "open");
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return e;
+    }
+    sqlite3_busy_timeout(c->db, store_busy_ms);
+    char sql[256];
+    if (writer) {
+        snprintf(sql, sizeof sql,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
+                 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=20000;",
+                 st->cfg.sync_full ? "FULL" : "OFF", st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
+        if (st->cfg.readonly)
+            snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA query_only=1;",
+                     st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
+    } else {
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=-16384; PRAGMA query_only=1;");
+    }
+    enum ltd_err e = conn_exec(c, sql, eb);
+    if (e)
+        conn_close(c);
+    return e;
+}
+
+/* The connection for this thread: the writer's inside its open block, else
+ * a pooled reader.  Pair with conn_put. */
+static enum ltd_err
+conn_get(struct store *st, struct conn **out, struct ltd_errbuf *eb)
+{
+    if (st->in_block && pthread_equal(pthread_self(), st->writer_thread)) {
+        *out = &st->writer;
+        return LTD_OK;
+    }
+    pthread_mutex_lock(&st->pool_lock);
+    struct conn *c = st->free_readers;
+    if (c)
+        st->free_readers = c->next;
+    pthread_mutex_unlock(&st->pool_lock);
+    if (c == NULL) {
+        c = xcalloc(1, sizeof *c);
+        enum ltd_err e = conn_open(st, c, false, eb);
+        if (e) {
+            free(c);
+            return e;
+        }
+        __atomic_add_fetch(&st->n_readers, 1, __ATOMIC_RELAXED);
+    }
+    *out = c;
+    return LTD_OK;
+}
+
+static void
+conn_put(struct store *st, struct conn *c)
+{
+    if (c == &st->writer)
+        return;
+    pthread_mutex_lock(&st->pool_lock);
+    c->next = st->free_readers;
+    st->free_readers = c;
+    pthread_mutex_unlock(&st->pool_lock);
+}
+
+static enum ltd_err
+migrate(struct store *st, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    enum ltd_err e = conn_exec(c,
+                               "CREATE TABLE IF NOT EXISTS schema_version("
+                               "version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+                               eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version),0) FROM schema_version", -1,
+                                &s, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(eb, c->db, rc, "read schema_version");
+    int have = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (have > (int)ARRAY_LEN(migrations))
+        return ltd_fail(eb, LTD_E_STORE_CORRUPT,
+                        "data directory has schema %d, newer than this build (%d)", have,
+                        (int)ARRAY_LEN(migrations));
+    for (int v = have; v < (int)ARRAY_LEN(migrations); v++) {
+        char rec[128];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES (%d, %llu);", v + 1,
+                 (unsigned long long)ltd_now_ms());
+        if ((e = conn_exec(c, "BEGIN IMMEDIATE", eb)))
+            return e;
+        if ((e = conn_exec(c, migrations[v], eb)) || (e = conn_exec(c, rec, eb))) {
+            conn_exec(c, "ROLLBACK", NULL);
+            return e;
+        }
+        if ((e = conn_exec(c, "COMMIT", eb)))
+            return e;
+    }
+    return LTD_OK;
+}
+
+enum ltd_err
+store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf *eb)
+{
+    *out = NULL;
+    LTD_ASSERT(cfg->dir != NULL);
+    if (!cfg->readonly && mkdir(cfg->dir, 0700) != 0 && errno != EEXIST)
+        return ltd_fail(eb, LTD_E_IO, "mkdir '%s' failed: %s", cfg->dir, strerror(errno));
+    struct store *st = xcalloc(1, sizeof *st);
+    st->cfg = *cfg;
+    struct buf p;
+    buf_init(&p);
+    buf_addf(&p, "%s/ledger.db", cfg->dir);
+    st->path = buf_detach(&p, NULL);
+    pthread_mutex_init(&st->pool_lock, NULL);
+    enum ltd_err e = conn_open(st, &st->writer, true, eb);
+    if (e)
+        goto fail;
+    if (!cfg->readonly && (e = migrate(st, eb)))
+        goto fail;
+    uint64_t n_tx = 0, n_blocks = 0;
+    st->writer_thread = pthread_self();
+    st->in_block = true; /* read through the writer during open */
+    e = store_counts(st, &n_tx, &n_blocks, eb);
+    st->in_block = false;
+    if (e)
+        goto fail;
+    st->next_seq = n_tx + 1;
+    *out = st;
+    return LTD_OK;
+fail:
+    store_close(st);
+    return e;
+}
+
+void
+store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    struct conn *c = st->free_readers;
+    while (c) {
+        struct conn *next = c->next;
+        conn_close(c);
+        free(c);
+        c = next;
+    }
+    if (st->writer.db)
+        conn_close(&st->writer);
+    pthread_mutex_destroy(&st->pool_lock);
+    free(st->path);
+    free(st);
+}
+
+/* ---------------------------------------------------------------- meta */
+
+enum ltd_err
+store_meta_get(struct store *st, const char *key, struct buf *val, struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    if ((e = conn_stmt(c, S_META_GET, &s, eb)))
+        goto out;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        buf_add(val, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    } else if (rc == SQLITE_DONE) {
+        e = ltd_fail(eb, LTD_E_NOT_FOUND, "meta '%s' not found", key);
+    } else {
+        e = sql_fail(eb, c->db, rc, "meta get");
+    }
+    sqlite3_reset(s);
+out:
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_meta_put(struct store *st, const char *key, const void *val, size_t n,
+               struct ltd_errbuf *eb)
+{
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_stmt(&st->writer, S_META_PUT, &s, eb);
+    if (e)
+        return e;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, val, (int)n, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return sql_fail(eb, st->writer.db, rc, "meta put");
+    return LTD_OK;
+}
+
+/* -------------------------------------------------------------- writing */
+
+static int64_t
+key8(const uint8_t *b)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | b[i];
+    return (int64_t)x;
+}
+
+enum ltd_err
+store_block_begin(struct store *st, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(!st->in_block);
+    enum ltd_err e = LTD_OK;
+    for (int attempt = 0; attempt < store_txn_retries_max; attempt++) {
+        ltd_errbuf_clear(eb ? eb : &(struct ltd_errbuf){0});
+        e = conn_exec(&st->writer, "BEGIN IMMEDIATE", eb);
+        if (e != LTD_E_STORE_BUSY)
+            break;
+    }
+    if (e)
+        return e;
+    st->writer_thread = pthread_self();
+    st->in_block = true;
+    return LTD_OK;
+}
+
+void
+store_block_rollback(struct store *st)
+{
+    if (!st->in_block)
+        return;
+    conn_exec(&st->writer, "ROLLBACK", NULL);
+    st->in_block = false;
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    uint64_t n_tx = 0, n_blocks = 0;
+    st->in_block = true;
+    if (store_counts(st, &n_tx, &n_blocks, &eb) == LTD_OK)
+        st->next_seq = n_tx + 1;
+    st->in_block = false;
+}
+
+static enum ltd_err
+step_done(struct conn *c, sqlite3_stmt *s, const char *what, struct ltd_errbuf *eb)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return sql_fail(eb, c->db, rc, what);
+    return LTD_OK;
+}
+
+/* Appends every string value below v, space separated (FTS text). */
+static void
+collect_strings(const struct cjson *v, struct buf *out)
+{
+    switch (v->type) {
+    case CJSON_STRING:
+        if (out->len)
+            buf_addc(out, ' ');
+        buf_add(out, v->str, v->len);
+        return;
+    case CJSON_ARRAY:
+        for (uint32_t i = 0; i < v->len; i++)
+            collect_strings(v->items[i], out);
+        return;
+    case CJSON_OBJECT:
+        for (uint32_t i = 0; i < v->len; i++)
+            collect_strings(v->members[i].val, out);
+        return;
+    default:
+        return;
+    }
+}
+
+static enum ltd_err
+add_fts(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    struct buf text;
+    buf_init(&text);
+    enum ltd_err e = LTD_OK;
+    sqlite3_stmt *s;
+    if (t->op == TX_CREATE) {
+        buf_add(&text, t->id_hex, 64);
+        if (t->asset_data)
+            collect_strings(t->asset_data, &text);
+        if ((e = conn_stmt(c, S_FTS_ASSET, &s, eb)))
+            goto out;
+        sqlite3_bind_int64(s, 1, (int64_t)seq);
+        sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
+        if ((e = step_done(c, s, "fts asset", eb)))
+            goto out;
+    }
+    if (t->metadata && t->metadata->type == CJSON_OBJECT) {
+        buf_reset(&text);
+        buf_add(&text, t->id_hex, 64);
+        collect_strings(t->metadata, &text);
+        if ((e = conn_stmt(c, S_FTS_META, &s, eb)))
+            goto out;
+        sqlite3_bind_int64(s, 1, (int64_t)seq);
+        sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
+        e = step_done(c, s, "fts metadata", eb);
+    }
+out:
+    buf_release(&text);
+    return e;
+}
+
+static enum ltd_err
+add_outputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    sqlite3_stmt *s;
+    enum ltd_err e;
+    for (uint32_t i = 0; i < t->n_out; i++) {
+        int64_t okey = (int64_t)(seq << store_okey_index_bits | i);
+        if ((e = conn_stmt(c, S_OUT_INSERT, &s, eb)))
+            return e;
+        sqlite3_bind_int64(s, 1, okey);
+        sqlite3_bind_int64(s, 2, (int64_t)t->out[i].amount);
+        if ((e = step_done(c, s, "insert output", eb)))
+            return e;
+        struct ltd_pubkey keys[tx_keys_max];
+        size_t nk = cc_details_pubkeys(t->out[i].details, keys, tx_keys_max);
+        LTD_ASSERT(nk <= tx_keys_max);
+        for (size_t k = 0; k < nk; k++) {
+            if ((e = conn_stmt(c, S_OWNER_INSERT, &s, eb)))
+                return e;
+            sqlite3_bind_int64(s, 1, key8(keys[k].b));
+            sqlite3_bind_int64(s, 2, okey);
+            if ((e = step_done(c, s, "insert owner", eb)))
+                return e;
+        }
+    }
+    return LTD_OK;
+}
+
+static enum ltd_err
+spend_inputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        const struct tx_input *in = &t->in[i];
+        if (!in->has_fulfills)
+            continue;
+        uint64_t spent_seq = 0;
+        enum ltd_err e = store_tx_seq(st, &in->fulfills_txid, &spent_seq, eb);
+        if (e)
+            return e;
+        LTD_ASSERT(spent_seq != 0); /* validated before */
+        LTD_ASSERT(in->fulfills_index < (1u << store_okey_index_bits));
+        sqlite3_stmt *s;
+        if ((e = conn_stmt(c, S_OUT_SPEND, &s, eb)))
+            return e;
+        sqlite3_bind_int64(s, 1, (int64_t)(spent_seq << store_okey_index_bits | in->fulfills_index));
+        sqlite3_bind_int64(s, 2, (int64_t)seq);
+        if ((e = step_done(c, s, "spend output", eb)))
+            return e;
+        LTD_ASSERT(sqlite3_changes(c->db) == 1); /* existed and was unspent */
+    }
+    return LTD_OK;
+}
+
+enum ltd_err
+store_block_add_tx(struct store *st, const struct tx *t, const char *body, size_t body_len,
+                   uint64_t height, uint64_t *seq_out, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(st->in_block);
+    LTD_ASSERT(t->has_id);
+    struct conn *c = &st->writer;
+    uint64_t seq = st->next_seq;
+    uint64_t asset_seq = seq;
+    enum ltd_err e;
+    if (t->op == TX_TRANSFER) {
+        if ((e = store_tx_seq(st, &t->asset_id, &asset_seq, eb)))
+            return e;
+        LTD_ASSERT(asset_seq != 0);
+    }
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_TX_INSERT, &s, eb)))
+        return e;
+    sqlite3_bind_int64(s, 1, (int64_t)seq);
+    sqlite3_bind_int64(s, 2, key8(t->id.b));
+    sqlite3_bind_blob(s, 3, t->id.b, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, (int64_t)height);
+    sqlite3_bind_int(s, 5, (int)t->op);
+    sqlite3_bind_int64(s, 6, (int64_t)asset_seq);
+    sqlite3_bind_blob(s, 7, body, (int)body_len, SQLITE_STATIC);
+    if ((e = step_done(c, s, "insert tx", eb)))
+        return e;
+    if ((e = spend_inputs(st, t, seq, eb)) || (e = add_outputs(st, t, seq, eb)) ||
+        (e = add_fts(st, t, seq, eb)))
+        return e;
+    st->next_seq = seq + 1;
+    if (seq_out)
+        *seq_out = seq;
+    return LTD_OK;
+}
+
+enum ltd_err
+store_block_commit(struct store *st, const struct store_block *b, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(st->in_block);
+    struct conn *c = &st->writer;
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_stmt(c, S_BLOCK_INSERT, &s, eb);
+    if (e)
+        goto fail;
+    sqlite3_bind_int64(s, 1, (int64_t)b->height);
+    sqlite3_bind_int64(s, 2, (int64_t)b->time_ms);
+    sqlite3_bind_int64(s, 3, b->n_tx);
+    sqlite3_bind_int64(s, 4, (int64_t)b->first_seq);
+    sqlite3_bind_blob(s, 5, b->prev_hash.b, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 6, b->txs_hash.b, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 7, b->hash.b, 32, SQLITE_STATIC);
+    if ((e = step_done(c, s, "insert block", eb)))
+        goto fail;
+    if ((e = conn_exec(c, "COMMIT", eb)))
+        goto fail;
+    st->in_block = false;
+    return LTD_OK;
+fail:
+    store_block_rollback(st);
+    return e;
+}
+
+/* -------------------------------------------------------------- reading */
+
+enum ltd_err
+store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq, struct ltd_errbuf *eb)
+{
+    *seq = 0;
+    struct conn *c;
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    if ((e = conn_stmt(c, S_TX_BY_IDK, &s, eb)))
+        goto out;
+    sqlite3_bind_int64(s, 1, key8(id->b));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 1) == 32 && memcmp(sqlite3_column_blob(s, 1), id->b, 32) == 0) {
+            *seq = (uint64_t)sqlite3_column_int64(s, 0);
+            break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = sql_fail(eb, c->db, rc, "find tx");
+    sqlite3_reset(s);
+out:
+    conn_put(st, c);
+    return e;
+}
+
+static enum ltd_err
+body_on(struct conn *c, uint64_t seq, struct buf *body, uint64_t *height, struct ltd_errbuf *eb)
+{
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_stmt(c, S_TX_BODY, &s, eb);
+    if (e)
+        return e;
+    sqlite3_bind_int64(s, 1, (int64_t)seq);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        buf_add(body, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        if (height)
+            *height = (uint64_t)sqlite3_column_int64(s, 1);
+    } else if (rc == SQLITE_DONE) {
+        e = ltd_fail(eb, LTD_E_NOT_FOUND, "no transaction #%llu", (unsigned long long)seq);
+    } else {
+        e = sql_fail(eb, c->db, rc, "read tx");
+    }
+    sqlite3_reset(s);
+    return e;
+}
+
+enum ltd_err
+store_tx_body(struct store *st, uint64_t seq, struct buf *body, uint64_t *height,
+              struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    e = body_on(c, seq, body, height, eb);
+    conn_put(st, c);
+    return e;
+}
+
+/* Reads output idx of stored tx body: details and asset id. */
+static enum ltd_err
+output_from_body(struct arena *a, const struct buf *body, uint64_t idx, struct store_out *o,
+                 char txid_hex[65], struct ltd_errbuf *eb)
+{
+    struct cjson *root = NULL;
+    enum ltd_err e = cjson_parse(a, body->p, body->len, NULL, &root, eb);
+    if (e)
+        return ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction does not parse");
+    struct cjson *outs = cjson_get(root, "outputs");
+    struct cjson *ov = outs ? cjson_at(outs, (uint32_t)idx) : NULL;
+    struct cjson *cond = ov ? cjson_get(ov, "condition") : NULL;
+    struct cjson *det = cond ? cjson_get(cond, "details") : NULL;
+    if (det == NULL || cc_details_from_json(a, det, &o->details, eb) != LTD_OK)
+        return ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored output has no valid details");
+    struct cjson *op = cjson_get(root, "operation");
+    const struct cjson *own = cjson_get(root, "id");
+    if (txid_hex && own && own->type == CJSON_STRING && own->len == 64) {
+        memcpy(txid_hex, own->str, 64);
+        txid_hex[64] = 0;
+    }
+    const struct cjson *aid = NULL;
+    if (cjson_string_eq(op, "TRANSFER"))
+        aid = cjson_get(cjson_get(root, "asset"), "id");
+    else
+        aid = cjson_get(root, "id");
+    if (aid == NULL || aid->type != CJSON_STRING || !hex_decode(o->asset_id.b, 32, aid->str, aid->len))
+        return ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction has no asset id");
+    return LTD_OK;
+}
+
+enum ltd_err
+store_output(struct store *st, struct arena *a, const struct ltd_hash *txid, uint64_t index,
+             struct store_out *o, struct ltd_errbuf *eb)
+{
+    memset(o, 0, sizeof *o);
+    char hex[65];
+    hex_encode(hex, txid->b, 32);
+    uint64_t seq = 0;
+    enum ltd_err e = store_tx_seq(st, txid, &seq, eb);
+    if (e)
+        return e;
+    if (seq == 0)
+        return ltd_fail(eb, LTD_E_INPUT_MISSING, "input `%s` doesn't exist", hex);
+    if (index >= (1u << store_okey_index_bits))
+        return ltd_fail(eb, LTD_E_OUTPUT_INDEX, "input `%s` has no output %llu", hex,
+                        (unsigned long long)index);
+    struct conn *c;
+    if ((e = conn_get(st, &c, eb)))
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_OUT_GET, &s, eb)))
+        goto out;
+    sqlite3_bind_int64(s, 1, (int64_t)(seq << store_okey_index_bits | index));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        o->amount = (uint64_t)sqlite3_column_int64(s, 0);
+        o->spent_by = sqlite3_column_type(s, 1) == SQLITE_NULL
+                          ? 0
+                          : (uint64_t)sqlite3_column_int64(s, 1);
+        o->tx_seq = seq;
+    } else if (rc == SQLITE_DONE) {
+        e = ltd_fail(eb, LTD_E_OUTPUT_INDEX, "input `%s` has no output %llu", hex,
+                     (unsigned long long)index);
+    } else {
+        e = sql_fail(eb, c->db, rc, "read output");
+    }
+    sqlite3_reset(s);
+    if (e)
+        goto out;
+    struct buf body;
+    buf_init(&body);
+    e = body_on(c, seq, &body, NULL, eb);
+    if (e == LTD_OK)
+        e = output_from_body(a, &body, index, o, NULL, eb);
+    buf_release(&body);
+out:
+    conn_put(st, c);
+    return e;
+}
+
+/* Runs stmt (already bound) and appends each row's column 0 as a JSON array
+ * element. */
+static enum ltd_err
+rows_to_array(struct conn *c, sqlite3_stmt *s, struct buf *out, struct ltd_errbuf *eb)
+{
+    buf_addc(out, '[');
+    int rc, n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++)
+            buf_addc(out, ',');
+        buf_add(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    }
+    buf_addc(out, ']');
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return sql_fail(eb, c->db, rc, "read rows");
+    return LTD_OK;
+}
+
+enum ltd_err
+store_asset_txs(struct store *st, const struct ltd_hash *asset_id, int op, bool last_only,
+                struct buf *out, struct ltd_errbuf *eb)
+{
+    uint64_t aseq = 0;
+    enum ltd_err e = store_tx_seq(st, asset_id, &aseq, eb);
+    if (e)
+        return e;
+    if (aseq == 0) {
+        buf_adds(out, "[]");
+        return LTD_OK;
+    }
+    struct conn *c;
+    if ((e = conn_get(st, &c, eb)))
+        return e;
+    enum stmt_id id = op ? (last_only ? S_ASSET_OP_LAST : S_ASSET_OP)
+                         : (last_only ? S_ASSET_LAST : S_ASSET_ALL);
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, id, &s, eb)) == LTD_OK) {
+        sqlite3_bind_int64(s, 1, (int64_t)aseq);
+        if (op)
+            sqlite3_bind_int(s, 2, op);
+        e = rows_to_array(c, s, out, eb);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+static bool
+details_has_key(const struct cc_details *d, const struct ltd_pubkey *k)
+{
+    struct ltd_pubkey keys[tx_keys_max];
+    size_t n = cc_details_pubkeys(d, keys, tx_keys_max);
+    for (size_t i = 0; i < n && i < tx_keys_max; i++)
+        if (memcmp(keys[i].b, k->b, 32) == 0)
+            return true;
+    return false;
+}
+
+enum ltd_err
+store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, struct buf *out,
+                     struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    struct arena a;
+    arena_init(&a);
+    struct buf body;
+    buf_init(&body);
+    if ((e = conn_stmt(c, S_OWNER_SCAN, &s, eb)))
+        goto out;
+    sqlite3_bind_int64(s, 1, key8(key->b));
+    buf_addc(out, '[');
+    int rc, n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t okey = (uint64_t)sqlite3_column_int64(s, 0);
+        bool is_spent = sqlite3_column_type(s, 1) != SQLITE_NULL;
+        if ((spent == 0 && is_spent) || (spent == 1 && !is_spent))
+            continue;
+        uint64_t seq = okey >> store_okey_index_bits, idx = okey & 0xffff;
+        arena_release(&a);
+        /* Confirm the key really is in the details (pkk is only a prefix). */
+        struct store_out o;
+        buf_reset(&body);
+        sqlite3_stmt *b;
+        enum ltd_err e2 = conn_stmt(c, S_TX_BODY, &b, eb);
+        (void)e2;
+        sqlite3_bind_int64(b, 1, (int64_t)seq);
+        if (sqlite3_step(b) != SQLITE_ROW) {
+            sqlite3_reset(b);
+            continue;
+        }
+        buf_add(&body, sqlite3_column_blob(b, 0), (size_t)sqlite3_column_bytes(b, 0));
+        sqlite3_reset(b);
+        memset(&o, 0, sizeof o);
+        char txid[65] = {0};
+        if (output_from_body(&a, &body, idx, &o, txid, NULL) != LTD_OK ||
+            !details_has_key(o.details, key) || txid[0] == 0)
+            continue;
+        if (n++)
+            buf_addc(out, ',');
+        buf_adds(out, "{\"transaction_id\":\"");
+        buf_add(out, txid, 64);
+        buf_addf(out, "\",\"output_index\":%llu}", (unsigned long long)idx);
+    }
+    buf_addc(out, ']');
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        e = sql_fail(eb, c->db, rc, "scan owner");
+out:
+    buf_release(&body);
+    arena_release(&a);
+    conn_put(st, c);
+    return e;
+}
+
+/* ------------------------------------------------------------- search */
+
+/* Appends s as one FTS5 string literal ("..." with "" for "). */
+static void
+fts_quote(struct buf *q, const char *s, size_t n)
+{
+    buf_addc(q, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            buf_addc(q, '"');
+        buf_addc(q, s[i]);
+    }
+    buf_addc(q, '"');
+}
+
+/*
+ * Translates MongoDB $text search syntax into an FTS5 expression: plain
+ * terms are OR-ed, "quoted phrases" must all match (and then the terms do
+ * not widen the match, as in MongoDB), -term excludes.  Returns false when
+ * nothing positive is asked for (MongoDB then matches nothing).
+ */
+static bool
+fts_translate(const char *query, struct buf *expr)
+{
+    struct buf terms, phrases, nots;
+    buf_init(&terms);
+    buf_init(&phrases);
+    buf_init(&nots);
+    const char *p = query;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        if (*p == '"') {
+            const char *e = strchr(p + 1, '"');
+            size_t n = e ? (size_t)(e - p - 1) : strlen(p + 1);
+            if (n) {
+                if (phrases.len)
+                    buf_adds(&phrases, " AND ");
+                fts_quote(&phrases, p + 1, n);
+            }
+            p = e ? e + 1 : p + 1 + n;
+            continue;
+        }
+        bool neg = *p == '-';
+        if (neg)
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '"')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (n == 0)
+            continue;
+        struct buf *dst = neg ? &nots : &terms;
+        if (dst->len)
+            buf_adds(dst, neg ? " OR " : " OR ");
+        fts_quote(dst, start, n);
+    }
+    bool any = phrases.len || terms.len;
+    if (any) {
+        buf_addc(expr, '(');
+        if (phrases.len)
+            buf_add(expr, phrases.p, phrases.len);
+        else
+            buf_add(expr, terms.p, terms.len);
+        buf_addc(expr, ')');
+        if (nots.len) {
+            buf_adds(expr, " NOT (");
+            buf_add(expr, nots.p, nots.len);
+            buf_addc(expr, ')');
+        }
+    }
+    buf_release(&terms);
+    buf_release(&phrases);
+    buf_release(&nots);
+    return any;
+}
+
+static void
+search_row(const struct buf *body, int which, struct arena *a, struct buf *out)
+{
+    struct cjson *root = NULL;
+    if (cjson_parse(a, body->p, body->len, NULL, &root, NULL) != LTD_OK)
+        return;
+    struct cjson *id = cjson_get(root, "id");
+    if (id == NULL)
+        return;
+    if (which == 0) {
+        buf_adds(out, "{\"data\":");
+        struct cjson *data = cjson_get(cjson_get(root, "asset"), "data");
+        cjson_canonical(data ? data : &cjson_null_value, out);
+        buf_adds(out, ",\"id\":");
+        cjson_canonical(id, out);
+        buf_addc(out, '}');
+    } else {
+        buf_adds(out, "{\"id\":");
+        cjson_canonical(id, out);
+        buf_adds(out, ",\"metadata\":");
+        struct cjson *md = cjson_get(root, "metadata");
+        cjson_canonical(md ? md : &cjson_null_value, out);
+        buf_addc(out, '}');
+    }
+}
+
+enum ltd_err
+store_search(struct store *st, int which, const char *query, uint32_t limit, struct buf *out,
+             struct ltd_errbuf *eb)
+{
+    struct buf expr, body;
+    buf_init(&expr);
+    buf_init(&body);
+    if (!fts_translate(query, &expr)) {
+        buf_adds(out, "[]");
+        return LTD_OK;
+    }
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        goto out0;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, which == 0 ? S_SEARCH_ASSET : S_SEARCH_META, &s, eb)))
+        goto out;
+    sqlite3_bind_text(s, 1, expr.p, (int)expr.len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+    struct arena a;
+    arena_init(&a);
+    int rc, n = 0;
+    uint64_t seqs_small[64];
+    size_t ns = 0, cap = 64;
+    uint64_t *seqs = seqs_small;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (ns == cap) {
+            uint64_t *bigger = xmalloc(sizeof *bigger * cap * 2);
+            memcpy(bigger, seqs, sizeof *seqs * ns);
+            if (seqs != seqs_small)
+                free(seqs);
+            seqs = bigger;
+            cap *= 2;
+        }
+        seqs[ns++] = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        e = (rc == SQLITE_ERROR) ? LTD_OK : sql_fail(eb, c->db, rc, "search");
+        ns = 0; /* a query FTS5 cannot parse matches nothing */
+    }
+    buf_addc(out, '[');
+    for (size_t i = 0; i < ns && e == LTD_OK; i++) {
+        buf_reset(&body);
+        if (body_on(c, seqs[i], &body, NULL, NULL) != LTD_OK)
+            continue;
+        if (n++)
+            buf_addc(out, ',');
+        search_row(&body, which, &a, out);
+        arena_release(&a);
+    }
+    buf_addc(out, ']');
+    if (seqs != seqs_small)
+        free(seqs);
+    arena_release(&a);
+out:
+    conn_put(st, c);
+out0:
+    buf_release(&expr);
+    buf_release(&body);
+    return e;
+}
+
+/* --------------------------------------------------------------- blocks */
+
+static void
+block_from_row(sqlite3_stmt *s, struct store_block *b)
+{
+    memset(b, 0, sizeof *b);
+    b->height = (uint64_t)sqlite3_column_int64(s, 0);
+    b->time_ms = (uint64_t)sqlite3_column_int64(s, 1);
+    b->n_tx = (uint32_t)sqlite3_column_int64(s, 2);
+    b->first_seq = (uint64_t)sqlite3_column_int64(s, 3);
+    if (sqlite3_column_bytes(s, 4) == 32)
+        memcpy(b->prev_hash.b, sqlite3_column_blob(s, 4), 32);
+    if (sqlite3_column_bytes(s, 5) == 32)
+        memcpy(b->txs_hash.b, sqlite3_column_blob(s, 5), 32);
+    if (sqlite3_column_bytes(s, 6) == 32)
+        memcpy(b->hash.b, sqlite3_column_blob(s, 6), 32);
+}
+
+static enum ltd_err
+block_query(struct store *st, enum stmt_id id, uint64_t height, struct store_block *b,
+            struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, id, &s, eb)) == LTD_OK) {
+        if (id == S_BLOCK_GET)
+            sqlite3_bind_int64(s, 1, (int64_t)height);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            block_from_row(s, b);
+        else if (rc == SQLITE_DONE)
+            e = ltd_fail(eb, LTD_E_NOT_FOUND, "no block");
+        else
+            e = sql_fail(eb, c->db, rc, "read block");
+        sqlite3_reset(s);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_block_get(struct store *st, uint64_t height, struct store_block *b, struct ltd_errbuf *eb)
+{
+    return block_query(st, S_BLOCK_GET, height, b, eb);
+}
+
+enum ltd_err
+store_head(struct store *st, struct store_block *b, struct ltd_errbuf *eb)
+{
+    return block_query(st, S_BLOCK_HEAD, 0, b, eb);
+}
+
+enum ltd_err
+store_block_txs(struct store *st, const struct store_block *b, struct buf *out,
+                struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_BLOCK_TXS, &s, eb)) == LTD_OK) {
+        sqlite3_bind_int64(s, 1, (int64_t)b->first_seq);
+        sqlite3_bind_int64(s, 2, (int64_t)(b->first_seq + b->n_tx));
+        e = rows_to_array(c, s, out, eb);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_block_of_tx(struct store *st, const struct ltd_hash *id, int64_t *height,
+                  struct ltd_errbuf *eb)
+{
+    *height = -1;
+    uint64_t seq = 0;
+    enum ltd_err e = store_tx_seq(st, id, &seq, eb);
+    if (e || seq == 0)
+        return e;
+    struct conn *c;
+    if ((e = conn_get(st, &c, eb)))
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_BLOCK_OF_SEQ, &s, eb)) == LTD_OK) {
+        sqlite3_bind_int64(s, 1, (int64_t)seq);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            *height = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_counts(struct store *st, uint64_t *n_tx, uint64_t *n_blocks, struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_COUNT_TX, &s, eb)) == LTD_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            *n_tx = (uint64_t)sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    if (e == LTD_OK && (e = conn_stmt(c, S_COUNT_BLOCKS, &s, eb)) == LTD_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            *n_blocks = (uint64_t)sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_scan_txs(struct store *st, uint64_t from_seq, uint64_t to_seq, store_tx_cb cb, void *ctx,
+               struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_SCAN_TXS, &s, eb)) == LTD_OK) {
+        sqlite3_bind_int64(s, 1, (int64_t)from_seq);
+        sqlite3_bind_int64(s, 2, (int64_t)(to_seq > INT64_MAX ? INT64_MAX : to_seq));
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            struct ltd_hash id;
+            memset(&id, 0, sizeof id);
+            if (sqlite3_column_bytes(s, 2) == 32)
+                memcpy(id.b, sqlite3_column_blob(s, 2), 32);
+            if (cb(ctx, (uint64_t)sqlite3_column_int64(s, 0),
+                   (uint64_t)sqlite3_column_int64(s, 1), &id,
+                   (const char *)sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3)))
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = sql_fail(eb, c->db, rc, "scan txs");
+        sqlite3_reset(s);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+enum ltd_err
+store_scan_blocks(struct store *st, store_block_cb cb, void *ctx, struct ltd_errbuf *eb)
+{
+    struct conn *c;
+    enum ltd_err e = conn_get(st, &c, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s;
+    if ((e = conn_stmt(c, S_SCAN_BLOCKS, &s, eb)) == LTD_OK) {
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            struct store_block b;
+            block_from_row(s, &b);
+            if (cb(ctx, &b))
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = sql_fail(eb, c->db, rc, "scan blocks");
+        sqlite3_reset(s);
+    }
+    conn_put(st, c);
+    return e;
+}
+
+void
+store_block_hash(const char *chain_id, const struct store_block *b, struct ltd_hash *out)
+{
+    char prev[65], txs[65];
+    hex_encode(prev, b->prev_hash.b, 32);
+    hex_encode(txs, b->txs_hash.b, 32);
+    struct buf h;
+    buf_init(&h);
+    /* Keys in canonical (sorted) order; chain_id is hex, so no escaping. */
+    buf_addf(&h,
+             "{\"chain_id\":\"%s\",\"height\":%llu,\"n_tx\":%u,\"prev_hash\":\"%s\","
+             "\"time_ms\":%llu,\"txs_hash\":\"%s\"}",
+             chain_id, (unsigned long long)b->height, b->n_tx, prev,
+             (unsigned long long)b->time_ms, txs);
+    codec_sha3_256(out, h.p, h.len);
+    buf_release(&h);
+}
