@@ -21,11 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* TODO(cmd.h): move these next to the other entry points. */
-int cmd_init(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-
 /* ----------------------------------------------------------------- init */
 
 static const char init_usage[] =

@@ -1,0 +1,191 @@
+/*
+ * cmd.h - the `ltdrs <command>` interface: the command row type, every
+ * command's entry point, the exit codes, and the small helpers the cmd_*.c
+ * files share (cli.c): a table-driven option parser, bounded file reading,
+ * atomic output, key files, and error printing that names the option or
+ * field at fault.
+ *
+ * The helpers never exit: they print one error line to stderr and return an
+ * exit code, so a command can still wipe its secrets on the way out.  Only
+ * cmd_*.c and main.c turn codes into a process exit (STYLE rule 19).
+ *
+ * Not here: anything a server needs (config table, logging); commands that
+ * talk to a server will add their own helpers beside these.
+ */
+#ifndef LTD_CMD_H
+#define LTD_CMD_H
+
+#include "cjson.h"
+#include "err.h"
+#include "ltd.h"
+#include "tx.h"
+
+#include <stdio.h>
+
+#ifndef LTDRS_VERSION
+#define LTDRS_VERSION "0.1.0"
+#endif
+
+/* Process exit codes of every command.  Stable: scripts test them. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,      /* done; for verify: valid */
+    CLI_EXIT_INVALID = 1, /* verification failed, or input refused (bad JSON, bad tx) */
+    CLI_EXIT_USAGE = 2,   /* bad command line: unknown option, missing or bad argument */
+    CLI_EXIT_IO = 3,      /* a file could not be read or written */
+    CLI_EXIT_NET = 4,     /* network or server error (commands that talk to a server) */
+};
+
+/* One row of main.c's command table. */
+struct cmd {
+    const char *name;                 /* `ltdrs <name>` */
+    int (*fn)(int argc, char **argv); /* argv[0] is the name; returns an enum cli_exit */
+    const char *summary;              /* one line for `ltdrs --help` */
+};
+
+/* Command entry points (one cmd_<name>.c each).  Each accepts --help (usage
+ * on stdout, returns CLI_EXIT_OK). */
+int cmd_keygen(int argc, char **argv); /* cmd_keygen.c */
+int cmd_tx(int argc, char **argv);     /* cmd_tx.c */
+int cmd_init(int argc, char **argv);   /* cmd_node.c */
+int cmd_serve(int argc, char **argv);  /* cmd_node.c */
+int cmd_verify(int argc, char **argv); /* cmd_node.c */
+
+/* ---- option parsing ---- */
+
+/* One option of a command.  Tables are indexed by an enum in the cmd file,
+ * and cli_parse fills the value slot with the same index. */
+struct cli_opt {
+    const char *name; /* long name without dashes: "out" for --out */
+    char kind;        /* 's' string (at most once), 'f' flag, 'm' multi (repeatable) */
+    const char *arg;  /* metavariable shown in help ("FILE"); NULL for flags */
+    const char *help; /* one line */
+};
+
+struct cli_val {
+    bool set;       /* given at least once */
+    const char *s;  /* 's': the value (borrowed from argv) */
+    uint32_t n;     /* 'm': number of values */
+    const char **v; /* 'm': the values in command-line order (borrowed strings) */
+    int *at;        /* 'm': argv index of each value, to merge options in order */
+};
+
+struct cli_args {
+    struct cli_val *val; /* one per option, same index as the table; owned */
+    size_t n_opt;
+    const char **pos; /* positional arguments in order (borrowed from argv); owned array */
+    uint32_t n_pos;
+    bool help; /* -h or --help was given (nothing else was checked) */
+};
+
+/*
+ * Parses argv[1..argc) against opts: `--name value`, `--name=value`,
+ * `--flag`, `-h`/`--help`, `--` (the rest is positional), and `-` as a
+ * positional (stdin).  At most pos_max positionals.
+ * [in] prog  "ltdrs tx create", the prefix of error lines.
+ * [out] out  release with cli_args_release whatever the result.
+ * Returns CLI_EXIT_OK, or CLI_EXIT_USAGE after printing what was wrong
+ * (unknown option, missing value, a string option given twice, a value
+ * given to a flag, too many arguments).
+ */
+int cli_parse(const char *prog, const struct cli_opt *opts, size_t n_opt, uint32_t pos_max,
+              int argc, char **argv, struct cli_args *out);
+void cli_args_release(struct cli_args *a);
+
+/* Prints `usage` (the text at the top of a cmd file, newline-terminated)
+ * and then one aligned line per option, plus -h/--help. */
+void cli_usage(FILE *f, const char *usage, const struct cli_opt *opts, size_t n_opt);
+
+/* ---- errors ---- */
+
+/* Prints "<prog>: <message>\n" to stderr and returns code. */
+int cli_error(int code, const char *prog, const char *fmt, ...) LTD_PRINTF(3, 4);
+/* The exit code for a library error: LTD_E_USAGE → 2, LTD_E_IO and storage
+ * I/O → 3, HTTP transport errors → 4, everything else (a refused input) → 1. */
+int cli_exit_for(enum ltd_err e);
+/* Prints "<prog>: <what>: <BigchainDB-style message>\n" and returns
+ * cli_exit_for(eb->code).  what may be NULL. */
+int cli_error_eb(const char *prog, const char *what, const struct ltd_errbuf *eb);
+
+/* ---- files ---- */
+
+/*
+ * Reads a whole file ("-" = stdin) into out (appended, NUL-terminated),
+ * refusing more than max bytes.
+ * [in] what  the option or argument the path came from ("--asset"), for errors.
+ * Returns CLI_EXIT_OK, CLI_EXIT_IO (cannot open/read), CLI_EXIT_INVALID
+ * (larger than max).  Errors are printed.
+ */
+int cli_read_file(const char *prog, const char *what, const char *path, size_t max,
+                  struct buf *out);
+
+enum cli_write_flags {
+    CLI_WRITE_SECRET = 1 << 0, /* create the file with mode 0600 (else 0666 & ~umask) */
+    CLI_WRITE_EXCL = 1 << 1,   /* refuse to replace an existing file */
+};
+
+/*
+ * Writes p[0..n) to stdout (path NULL or "-") or to path atomically: a
+ * temporary file in the same directory, fsync, then rename (or link, with
+ * CLI_WRITE_EXCL, so an existing file is never replaced).
+ * Returns CLI_EXIT_OK or CLI_EXIT_IO (printed; "already exists" names the
+ * file and suggests --force).
+ */
+int cli_write_out(const char *prog, const char *path, const void *p, size_t n, unsigned flags);
+
+/* ---- keys ---- */
+
+enum { key_file_bytes_max = 4096 };
+
+/*
+ * Reads a key file {"public_key":"<b58>","private_key":"<b58 seed>"}
+ * (what the drivers call the private key is the 32-byte seed).
+ * [out] seed  the seed; may be NULL to read only the public key, in which
+ *             case a file holding only "public_key" is accepted too.
+ * [out] pk    the public key (derived from the seed when there is one, and
+ *             then checked against "public_key" if present).
+ * Every copy of the secret text is wiped before returning; on failure
+ * *seed is wiped too.  Returns CLI_EXIT_OK, CLI_EXIT_IO or
+ * CLI_EXIT_INVALID (malformed file; the message names the field).
+ */
+int cli_read_key(const char *prog, const char *what, const char *path, struct ltd_seed *seed,
+                 struct ltd_pubkey *pk);
+/* Formats the key file text for (seed, pk) into out (cap >= 160), returns
+ * its length.  The caller wipes out. */
+size_t cli_format_key(const struct ltd_seed *seed, const struct ltd_pubkey *pk, char *out,
+                      size_t cap);
+
+/* ---- arguments ---- */
+
+/* Decodes a base58 32-byte public key given in an option.  On failure
+ * prints "<what>: '<s>' is not a base58 Ed25519 public key (...)" and
+ * returns CLI_EXIT_USAGE. */
+int cli_parse_pubkey(const char *prog, const char *what, const char *s, size_t n,
+                     struct ltd_pubkey *pk);
+/* Decimal amount 1..LTD_AMOUNT_MAX, no sign, no leading zero.  CLI_EXIT_USAGE
+ * (printed) otherwise. */
+int cli_parse_amount(const char *prog, const char *what, const char *s, size_t n, uint64_t *out);
+
+/*
+ * A JSON option value: inline JSON text, or "@FILE" ("@-" = stdin) read
+ * with the tx_bytes_max limit.  Parsed strictly into arena a.
+ * Returns CLI_EXIT_OK, CLI_EXIT_IO, or CLI_EXIT_INVALID for malformed JSON
+ * (the message gives the position).
+ */
+int cli_json_arg(const char *prog, const char *what, const char *arg, struct arena *a,
+                 struct cjson **out);
+
+/*
+ * Reads and parses a transaction file (tx_bytes_max) into t (tree in a).
+ * flags as for tx_parse (TX_FLAG_UNSIGNED accepts a null id and null or
+ * partial fulfillments).  Errors name what and path: "--input-tx 'a.json':
+ * Invalid transaction (InvalidHash): ...".
+ * Returns CLI_EXIT_OK, CLI_EXIT_IO, CLI_EXIT_INVALID.
+ */
+int cli_load_tx(const char *prog, const char *what, const char *path, struct arena *a,
+                unsigned flags, struct tx *t);
+
+/* The asset id an output of t belongs to: CREATE → its id, TRANSFER →
+ * asset.id.  t must have an id. */
+const struct ltd_hash *cli_tx_asset_id(const struct tx *t);
+
+#endif
