@@ -72,6 +72,35 @@
     X(LTD_E_TX_QUEUED, 405, 400, "DuplicateTransaction", "transaction already queued")         \
     X(LTD_E_OUTPUT_INDEX, 406, 400, "InputDoesNotExist", "spent output index out of range")    \
     X(LTD_E_TX_EXISTS_DIFFERENT, 407, 409, "DuplicateTransaction", "id exists, other body")    \
+    X(LTD_E_L_BAD_RECORD, 450, 400, "BadRecord", "malformed LTDRS record")                     \
+    X(LTD_E_L_NOT_ADMIN, 451, 400, "NotAdmin", "only the school admin may do this")            \
+    X(LTD_E_L_BAD_SID, 452, 400, "BadStudentNumber", "malformed student number")               \
+    X(LTD_E_L_DUP_ROSTER, 453, 400, "DuplicateRosterEntry", "student number already listed")   \
+    X(LTD_E_L_SID_BOUND, 454, 400, "StudentAlreadyBound", "student number already registered") \
+    X(LTD_E_L_NOT_ON_ROSTER, 455, 400, "StudentNotOnRoster", "student number not on roster")   \
+    X(LTD_E_L_BAD_CODE, 456, 400, "BadActivationCode", "activation code does not match")       \
+    X(LTD_E_L_KEY_BOUND, 457, 400, "KeyAlreadyBound", "key already belongs to an identity")    \
+    X(LTD_E_L_SID_NOT_BOUND, 458, 400, "StudentNotBound", "student number is not registered")  \
+    X(LTD_E_L_DUP_DEPT, 459, 400, "DuplicateDepartment", "department name already used")       \
+    X(LTD_E_L_UNKNOWN_DEPT, 460, 400, "UnknownDepartment", "no such department record")        \
+    X(LTD_E_L_DECIDED, 461, 400, "AlreadyDecided", "already decided")                          \
+    X(LTD_E_L_NOT_CERTIFIED, 462, 400, "DepartmentNotCertified", "department not certified")   \
+    X(LTD_E_L_BAD_TIME, 463, 400, "BadActivityTime", "activity times are wrong")               \
+    X(LTD_E_L_BAD_COUNT, 464, 400, "BadTicketCount", "ticket count out of range")              \
+    X(LTD_E_L_DUP_ACTIVITY, 465, 400, "DuplicateActivity", "activity already applied for")     \
+    X(LTD_E_L_UNKNOWN_APP, 466, 400, "UnknownApplication", "no such application")              \
+    X(LTD_E_L_OVER_QUOTA, 467, 400, "OverQuota", "more tickets than requested")                \
+    X(LTD_E_L_BAD_TICKET_OUT, 468, 400, "BadTicketOutput", "ticket asset output is wrong")     \
+    X(LTD_E_L_ACT_MISMATCH, 469, 400, "ActivityMismatch", "activity differs from application") \
+    X(LTD_E_L_CLOSED, 470, 400, "ActivityClosed", "activity is closed")                        \
+    X(LTD_E_L_NOT_TRANSFERABLE, 471, 400, "TicketNotTransferable", "tickets cannot go there")  \
+    X(LTD_E_L_KEY_MISMATCH, 472, 400, "StudentKeyMismatch", "key is not the student's")        \
+    X(LTD_E_L_NOT_REGISTERED, 473, 400, "StudentNotRegistered", "student not registered")      \
+    X(LTD_E_L_HAS_TICKET, 474, 400, "StudentAlreadyHasTicket", "one ticket per activity")      \
+    X(LTD_E_L_UNKNOWN_TICKET, 475, 400, "UnknownTicket", "no such student-held ticket")        \
+    X(LTD_E_L_REVOKED, 476, 400, "AlreadyRevoked", "ticket already revoked")                   \
+    X(LTD_E_L_NOT_ALLOWED, 477, 400, "NotAllowed", "this key may not do this")                 \
+    X(LTD_E_L_ALREADY_CLOSED, 478, 400, "AlreadyClosed", "activity already closed")            \
     X(LTD_E_STORE_IO, 500, 500, "StorageError", "storage failed")                              \
     X(LTD_E_STORE_BUSY, 501, 503, "StorageBusy", "database busy, retry")                       \
     X(LTD_E_STORE_CORRUPT, 502, 500, "StorageCorrupt", "stored data failed a check")           \

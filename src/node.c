@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "rules.h"
+#include "store_ltdrs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,6 +80,7 @@ struct node {
     struct listener listeners[node_listeners_max];
     int n_listeners;
     struct node_stats stats;
+    struct ltdrs_view domain; /* LTDRS rules over the store */
 };
 
 void
@@ -306,6 +308,7 @@ static void
 view_of(struct node *n, struct rules_view *v)
 {
     v->ctx = n->st;
+    v->domain = &n->domain;
     v->tx_exists = view_tx_exists;
     v->output = view_output;
 }
@@ -428,6 +431,8 @@ apply_batch(struct node *n, struct entry *batch, struct store_block *b, struct l
         uint64_t seq = 0;
         if ((e = store_block_add_tx(n->st, &en->tx, en->body.p, en->body.len, b->height, &seq,
                                     eb)))
+            break;
+        if ((e = store_ltdrs_apply(n->st, &en->tx, seq, eb)))
             break;
         if (b->n_tx++ == 0)
             b->first_seq = seq;
@@ -618,6 +623,7 @@ node_open(const struct node_config *cfg, struct node **out, struct ltd_errbuf *e
     if ((e = genesis_load(n->st, &n->genesis, eb)) || (e = store_head(n->st, &n->head, eb)))
         goto fail;
     n->stats.height = n->head.height;
+    store_ltdrs_view(n->st, &n->genesis.admin, false, &n->domain);
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->wake, NULL);
     if (pthread_create(&n->applier, NULL, applier_main, n) != 0) {

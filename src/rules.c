@@ -3,6 +3,8 @@
  */
 #include "rules.h"
 
+#include "ltdrs.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,5 +93,11 @@ rules_check(const struct rules_view *v, struct arena *a, const struct tx *t, uns
                                         : check_transfer(v, a, t, flags, eb);
     if (e)
         return e;
-    return tx_check_strict(t, eb);
+    if ((e = tx_check_strict(t, eb)))
+        return e;
+    if (v->domain) {
+        struct ltdrs_record r;
+        return ltdrs_check(v->domain, t, &r, eb);
+    }
+    return LTD_OK;
 }

@@ -23,8 +23,12 @@ struct rules_output {
     const struct cc_details *details; /* arena-owned by the view's caller */
 };
 
+struct ltdrs_view;
+
 struct rules_view {
     void *ctx;
+    /* LTDRS domain rules, checked after BigchainDB's; NULL = plain BigchainDB. */
+    const struct ltdrs_view *domain;
     /* *exists = whether a transaction with this id is committed (or earlier
      * in the block being built).  Returns LTD_OK or a store error. */
     enum ltd_err (*tx_exists)(void *ctx, const struct ltd_hash *id, bool *exists,

@@ -11,6 +11,7 @@
  * spent exists and is unspent).
  */
 #include "store.h"
+#include "store_int.h"
 
 #include "cc.h"
 #include "cjson.h"
@@ -55,6 +56,8 @@ enum stmt_id {
     S_BLOCK_OF_SEQ,
     S__COUNT
 };
+
+_Static_assert((int)S__COUNT <= (int)store_stmts_max, "struct conn has room for every statement");
 
 static const char *const stmt_sql[S__COUNT] = {
     [S_TX_BY_IDK] = "SELECT seq, id FROM tx WHERE idk = ?1",
@@ -116,13 +119,36 @@ static const char *const migrations[] = {
     "  tokenize='porter unicode61 remove_diacritics 2');"
     "CREATE VIRTUAL TABLE fts_meta USING fts5(text, content='',"
     "  tokenize='porter unicode61 remove_diacritics 2');",
+    /* 0002: LTDRS domain state, maintained by the applier with each block */
+    "CREATE TABLE l_roster(sid TEXT PRIMARY KEY, code_hash BLOB NOT NULL,"
+    "  generation INTEGER NOT NULL, seq INTEGER NOT NULL);"
+    "CREATE TABLE l_student(sid TEXT PRIMARY KEY, key BLOB, name TEXT, seq INTEGER NOT NULL);"
+    "CREATE TABLE l_key(key BLOB PRIMARY KEY, role INTEGER NOT NULL, ref TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL);"
+    "CREATE TABLE l_department(id BLOB PRIMARY KEY, key BLOB NOT NULL, name TEXT NOT NULL,"
+    "  norm TEXT NOT NULL, contact TEXT NOT NULL, status INTEGER NOT NULL, reason TEXT,"
+    "  seq INTEGER NOT NULL, decided_seq INTEGER);"
+    "CREATE INDEX l_department_norm ON l_department(norm);"
+    "CREATE INDEX l_department_key ON l_department(key);"
+    "CREATE TABLE l_application(id BLOB PRIMARY KEY, dept BLOB NOT NULL, name TEXT NOT NULL,"
+    "  norm TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, start_s INTEGER NOT NULL,"
+    "  end_s INTEGER NOT NULL, venue TEXT NOT NULL, tickets INTEGER NOT NULL,"
+    "  category TEXT NOT NULL, description TEXT, status INTEGER NOT NULL, reason TEXT,"
+    "  asset BLOB, approved_n INTEGER, closed INTEGER NOT NULL DEFAULT 0,"
+    "  seq INTEGER NOT NULL, decided_seq INTEGER);"
+    "CREATE INDEX l_application_act ON l_application(dept, norm, start_s, venue);"
+    "CREATE INDEX l_application_asset ON l_application(asset);"
+    "CREATE TABLE l_ticket(okey INTEGER PRIMARY KEY, app BLOB NOT NULL, holder INTEGER NOT NULL,"
+    "  sid TEXT, skey BLOB, amount INTEGER NOT NULL, spent INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0, revoke_reason TEXT, revoke_seq INTEGER,"
+    "  seq INTEGER NOT NULL);"
+    "CREATE INDEX l_ticket_sid ON l_ticket(sid, app);"
+    "CREATE INDEX l_ticket_app ON l_ticket(app, holder);"
+    "CREATE TABLE l_tally(sid TEXT PRIMARY KEY, legal INTEGER NOT NULL);"
+    "CREATE TABLE l_announcement(seq INTEGER PRIMARY KEY, id BLOB NOT NULL, title TEXT NOT NULL,"
+    "  text TEXT NOT NULL, link TEXT, app BLOB);",
 };
 
-struct conn {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S__COUNT];
-    struct conn *next; /* free list of the reader pool */
-};
 
 enum { store_readers_max = 64, store_busy_ms = 5000 };
 
@@ -140,8 +166,8 @@ struct store {
 
 /* ------------------------------------------------------------ plumbing */
 
-static enum ltd_err
-sql_fail(struct ltd_errbuf *eb, sqlite3 *db, int rc, const char *what)
+enum ltd_err
+store_sql_fail(struct ltd_errbuf *eb, sqlite3 *db, int rc, const char *what)
 {
     int ext = db ? sqlite3_extended_errcode(db) : rc;
     enum ltd_err code = LTD_E_STORE_IO;
@@ -161,7 +187,7 @@ conn_exec(struct conn *c, const char *sql, struct ltd_errbuf *eb)
     char *err = NULL;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
-        enum ltd_err e = sql_fail(eb, c->db, rc, "exec");
+        enum ltd_err e = store_sql_fail(eb, c->db, rc, "exec");
         sqlite3_free(err);
         return e;
     }
@@ -176,7 +202,7 @@ conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out, struct ltd_errbuf
         int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &c->stmt[id], NULL);
         if (rc != SQLITE_OK)
-            return sql_fail(eb, c->db, rc, "prepare");
+            return store_sql_fail(eb, c->db, rc, "prepare");
     }
     *out = c->stmt[id];
     sqlite3_reset(*out);
@@ -189,6 +215,8 @@ conn_close(struct conn *c)
 {
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(c->stmt[i]);
+    for (int i = 0; i < store_lstmts_max; i++)
+        sqlite3_finalize(c->lstmt[i]);
     sqlite3_close(c->db);
     memset(c, 0, sizeof *c);
 }
@@ -204,7 +232,7 @@ conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
         flags |= SQLITE_OPEN_READONLY;
     int rc = sqlite3_open_v2(st->path, &c->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        enum ltd_err e = sql_fail(eb, c->db, rc, "open");
+        enum ltd_err e = store_sql_fail(eb, c->db, rc, "open");
         sqlite3_close(c->db);
         c->db = NULL;
         return e;
@@ -230,8 +258,8 @@ conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
 
 /* The connection for this thread: the writer's inside its open block, else
  * a pooled reader.  Pair with conn_put. */
-static enum ltd_err
-conn_get(struct store *st, struct conn **out, struct ltd_errbuf *eb)
+enum ltd_err
+store_conn_get(struct store *st, struct conn **out, struct ltd_errbuf *eb)
 {
     if (st->in_block && pthread_equal(pthread_self(), st->writer_thread)) {
         *out = &st->writer;
@@ -255,8 +283,8 @@ conn_get(struct store *st, struct conn **out, struct ltd_errbuf *eb)
     return LTD_OK;
 }
 
-static void
-conn_put(struct store *st, struct conn *c)
+void
+store_conn_put(struct store *st, struct conn *c)
 {
     if (c == &st->writer)
         return;
@@ -280,7 +308,7 @@ migrate(struct store *st, struct ltd_errbuf *eb)
     int rc = sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version),0) FROM schema_version", -1,
                                 &s, NULL);
     if (rc != SQLITE_OK)
-        return sql_fail(eb, c->db, rc, "read schema_version");
+        return store_sql_fail(eb, c->db, rc, "read schema_version");
     int have = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
     sqlite3_finalize(s);
     if (have > (int)ARRAY_LEN(migrations))
@@ -363,7 +391,7 @@ store_meta_get(struct store *st, const char *key, struct buf *val, struct ltd_er
 {
     struct conn *c;
     sqlite3_stmt *s;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     if ((e = conn_stmt(c, S_META_GET, &s, eb)))
@@ -375,11 +403,11 @@ store_meta_get(struct store *st, const char *key, struct buf *val, struct ltd_er
     } else if (rc == SQLITE_DONE) {
         e = ltd_fail(eb, LTD_E_NOT_FOUND, "meta '%s' not found", key);
     } else {
-        e = sql_fail(eb, c->db, rc, "meta get");
+        e = store_sql_fail(eb, c->db, rc, "meta get");
     }
     sqlite3_reset(s);
 out:
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -396,7 +424,7 @@ store_meta_put(struct store *st, const char *key, const void *val, size_t n,
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return sql_fail(eb, st->writer.db, rc, "meta put");
+        return store_sql_fail(eb, st->writer.db, rc, "meta put");
     return LTD_OK;
 }
 
@@ -445,13 +473,13 @@ store_block_rollback(struct store *st)
     st->in_block = false;
 }
 
-static enum ltd_err
-step_done(struct conn *c, sqlite3_stmt *s, const char *what, struct ltd_errbuf *eb)
+enum ltd_err
+store_step_done(struct conn *c, sqlite3_stmt *s, const char *what, struct ltd_errbuf *eb)
 {
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return sql_fail(eb, c->db, rc, what);
+        return store_sql_fail(eb, c->db, rc, what);
     return LTD_OK;
 }
 
@@ -494,7 +522,7 @@ add_fts(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *e
             goto out;
         sqlite3_bind_int64(s, 1, (int64_t)seq);
         sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
-        if ((e = step_done(c, s, "fts asset", eb)))
+        if ((e = store_step_done(c, s, "fts asset", eb)))
             goto out;
     }
     if (t->metadata && t->metadata->type == CJSON_OBJECT) {
@@ -505,7 +533,7 @@ add_fts(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *e
             goto out;
         sqlite3_bind_int64(s, 1, (int64_t)seq);
         sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
-        e = step_done(c, s, "fts metadata", eb);
+        e = store_step_done(c, s, "fts metadata", eb);
     }
 out:
     buf_release(&text);
@@ -524,7 +552,7 @@ add_outputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbu
             return e;
         sqlite3_bind_int64(s, 1, okey);
         sqlite3_bind_int64(s, 2, (int64_t)t->out[i].amount);
-        if ((e = step_done(c, s, "insert output", eb)))
+        if ((e = store_step_done(c, s, "insert output", eb)))
             return e;
         struct ltd_pubkey keys[tx_keys_max];
         size_t nk = cc_details_pubkeys(t->out[i].details, keys, tx_keys_max);
@@ -534,7 +562,7 @@ add_outputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbu
                 return e;
             sqlite3_bind_int64(s, 1, key8(keys[k].b));
             sqlite3_bind_int64(s, 2, okey);
-            if ((e = step_done(c, s, "insert owner", eb)))
+            if ((e = store_step_done(c, s, "insert owner", eb)))
                 return e;
         }
     }
@@ -560,7 +588,7 @@ spend_inputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errb
             return e;
         sqlite3_bind_int64(s, 1, (int64_t)(spent_seq << store_okey_index_bits | in->fulfills_index));
         sqlite3_bind_int64(s, 2, (int64_t)seq);
-        if ((e = step_done(c, s, "spend output", eb)))
+        if ((e = store_step_done(c, s, "spend output", eb)))
             return e;
         LTD_ASSERT(sqlite3_changes(c->db) == 1); /* existed and was unspent */
     }
@@ -592,7 +620,7 @@ store_block_add_tx(struct store *st, const struct tx *t, const char *body, size_
     sqlite3_bind_int(s, 5, (int)t->op);
     sqlite3_bind_int64(s, 6, (int64_t)asset_seq);
     sqlite3_bind_blob(s, 7, body, (int)body_len, SQLITE_STATIC);
-    if ((e = step_done(c, s, "insert tx", eb)))
+    if ((e = store_step_done(c, s, "insert tx", eb)))
         return e;
     if ((e = spend_inputs(st, t, seq, eb)) || (e = add_outputs(st, t, seq, eb)) ||
         (e = add_fts(st, t, seq, eb)))
@@ -619,7 +647,7 @@ store_block_commit(struct store *st, const struct store_block *b, struct ltd_err
     sqlite3_bind_blob(s, 5, b->prev_hash.b, 32, SQLITE_STATIC);
     sqlite3_bind_blob(s, 6, b->txs_hash.b, 32, SQLITE_STATIC);
     sqlite3_bind_blob(s, 7, b->hash.b, 32, SQLITE_STATIC);
-    if ((e = step_done(c, s, "insert block", eb)))
+    if ((e = store_step_done(c, s, "insert block", eb)))
         goto fail;
     if ((e = conn_exec(c, "COMMIT", eb)))
         goto fail;
@@ -638,7 +666,7 @@ store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq, struct 
     *seq = 0;
     struct conn *c;
     sqlite3_stmt *s;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     if ((e = conn_stmt(c, S_TX_BY_IDK, &s, eb)))
@@ -652,10 +680,10 @@ store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq, struct 
         }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = sql_fail(eb, c->db, rc, "find tx");
+        e = store_sql_fail(eb, c->db, rc, "find tx");
     sqlite3_reset(s);
 out:
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -675,7 +703,7 @@ body_on(struct conn *c, uint64_t seq, struct buf *body, uint64_t *height, struct
     } else if (rc == SQLITE_DONE) {
         e = ltd_fail(eb, LTD_E_NOT_FOUND, "no transaction #%llu", (unsigned long long)seq);
     } else {
-        e = sql_fail(eb, c->db, rc, "read tx");
+        e = store_sql_fail(eb, c->db, rc, "read tx");
     }
     sqlite3_reset(s);
     return e;
@@ -686,11 +714,11 @@ store_tx_body(struct store *st, uint64_t seq, struct buf *body, uint64_t *height
               struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     e = body_on(c, seq, body, height, eb);
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -742,7 +770,7 @@ store_output(struct store *st, struct arena *a, const struct ltd_hash *txid, uin
         return ltd_fail(eb, LTD_E_OUTPUT_INDEX, "input `%s` has no output %llu", hex,
                         (unsigned long long)index);
     struct conn *c;
-    if ((e = conn_get(st, &c, eb)))
+    if ((e = store_conn_get(st, &c, eb)))
         return e;
     sqlite3_stmt *s;
     if ((e = conn_stmt(c, S_OUT_GET, &s, eb)))
@@ -759,7 +787,7 @@ store_output(struct store *st, struct arena *a, const struct ltd_hash *txid, uin
         e = ltd_fail(eb, LTD_E_OUTPUT_INDEX, "input `%s` has no output %llu", hex,
                      (unsigned long long)index);
     } else {
-        e = sql_fail(eb, c->db, rc, "read output");
+        e = store_sql_fail(eb, c->db, rc, "read output");
     }
     sqlite3_reset(s);
     if (e)
@@ -771,7 +799,7 @@ store_output(struct store *st, struct arena *a, const struct ltd_hash *txid, uin
         e = output_from_body(a, &body, index, o, NULL, eb);
     buf_release(&body);
 out:
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -790,7 +818,7 @@ rows_to_array(struct conn *c, sqlite3_stmt *s, struct buf *out, struct ltd_errbu
     buf_addc(out, ']');
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return sql_fail(eb, c->db, rc, "read rows");
+        return store_sql_fail(eb, c->db, rc, "read rows");
     return LTD_OK;
 }
 
@@ -807,7 +835,7 @@ store_asset_txs(struct store *st, const struct ltd_hash *asset_id, int op, bool 
         return LTD_OK;
     }
     struct conn *c;
-    if ((e = conn_get(st, &c, eb)))
+    if ((e = store_conn_get(st, &c, eb)))
         return e;
     enum stmt_id id = op ? (last_only ? S_ASSET_OP_LAST : S_ASSET_OP)
                          : (last_only ? S_ASSET_LAST : S_ASSET_ALL);
@@ -818,7 +846,7 @@ store_asset_txs(struct store *st, const struct ltd_hash *asset_id, int op, bool 
             sqlite3_bind_int(s, 2, op);
         e = rows_to_array(c, s, out, eb);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -838,7 +866,7 @@ store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, 
                      struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -885,11 +913,11 @@ store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, 
     buf_addc(out, ']');
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        e = sql_fail(eb, c->db, rc, "scan owner");
+        e = store_sql_fail(eb, c->db, rc, "scan owner");
 out:
     buf_release(&body);
     arena_release(&a);
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1010,7 +1038,7 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
         return LTD_OK;
     }
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         goto out0;
     sqlite3_stmt *s;
@@ -1037,7 +1065,7 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        e = (rc == SQLITE_ERROR) ? LTD_OK : sql_fail(eb, c->db, rc, "search");
+        e = (rc == SQLITE_ERROR) ? LTD_OK : store_sql_fail(eb, c->db, rc, "search");
         ns = 0; /* a query FTS5 cannot parse matches nothing */
     }
     buf_addc(out, '[');
@@ -1055,7 +1083,7 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
         free(seqs);
     arena_release(&a);
 out:
-    conn_put(st, c);
+    store_conn_put(st, c);
 out0:
     buf_release(&expr);
     buf_release(&body);
@@ -1085,7 +1113,7 @@ block_query(struct store *st, enum stmt_id id, uint64_t height, struct store_blo
             struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -1098,10 +1126,10 @@ block_query(struct store *st, enum stmt_id id, uint64_t height, struct store_blo
         else if (rc == SQLITE_DONE)
             e = ltd_fail(eb, LTD_E_NOT_FOUND, "no block");
         else
-            e = sql_fail(eb, c->db, rc, "read block");
+            e = store_sql_fail(eb, c->db, rc, "read block");
         sqlite3_reset(s);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1122,7 +1150,7 @@ store_block_txs(struct store *st, const struct store_block *b, struct buf *out,
                 struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -1131,7 +1159,7 @@ store_block_txs(struct store *st, const struct store_block *b, struct buf *out,
         sqlite3_bind_int64(s, 2, (int64_t)(b->first_seq + b->n_tx));
         e = rows_to_array(c, s, out, eb);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1145,7 +1173,7 @@ store_block_of_tx(struct store *st, const struct ltd_hash *id, int64_t *height,
     if (e || seq == 0)
         return e;
     struct conn *c;
-    if ((e = conn_get(st, &c, eb)))
+    if ((e = store_conn_get(st, &c, eb)))
         return e;
     sqlite3_stmt *s;
     if ((e = conn_stmt(c, S_BLOCK_OF_SEQ, &s, eb)) == LTD_OK) {
@@ -1154,7 +1182,7 @@ store_block_of_tx(struct store *st, const struct ltd_hash *id, int64_t *height,
             *height = sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1162,7 +1190,7 @@ enum ltd_err
 store_counts(struct store *st, uint64_t *n_tx, uint64_t *n_blocks, struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -1176,7 +1204,7 @@ store_counts(struct store *st, uint64_t *n_tx, uint64_t *n_blocks, struct ltd_er
             *n_blocks = (uint64_t)sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1185,7 +1213,7 @@ store_scan_txs(struct store *st, uint64_t from_seq, uint64_t to_seq, store_tx_cb
                struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -1204,10 +1232,10 @@ store_scan_txs(struct store *st, uint64_t from_seq, uint64_t to_seq, store_tx_cb
                 break;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            e = sql_fail(eb, c->db, rc, "scan txs");
+            e = store_sql_fail(eb, c->db, rc, "scan txs");
         sqlite3_reset(s);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1215,7 +1243,7 @@ enum ltd_err
 store_scan_blocks(struct store *st, store_block_cb cb, void *ctx, struct ltd_errbuf *eb)
 {
     struct conn *c;
-    enum ltd_err e = conn_get(st, &c, eb);
+    enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
         return e;
     sqlite3_stmt *s;
@@ -1228,10 +1256,10 @@ store_scan_blocks(struct store *st, store_block_cb cb, void *ctx, struct ltd_err
                 break;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            e = sql_fail(eb, c->db, rc, "scan blocks");
+            e = store_sql_fail(eb, c->db, rc, "scan blocks");
         sqlite3_reset(s);
     }
-    conn_put(st, c);
+    store_conn_put(st, c);
     return e;
 }
 
@@ -1251,4 +1279,19 @@ store_block_hash(const char *chain_id, const struct store_block *b, struct ltd_h
              (unsigned long long)b->time_ms, txs);
     codec_sha3_256(out, h.p, h.len);
     buf_release(&h);
+}
+
+enum ltd_err
+store_lstmt(struct conn *c, int id, const char *sql, sqlite3_stmt **out, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(id >= 0 && id < store_lstmts_max);
+    if (c->lstmt[id] == NULL) {
+        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->lstmt[id], NULL);
+        if (rc != SQLITE_OK)
+            return store_sql_fail(eb, c->db, rc, "prepare");
+    }
+    *out = c->lstmt[id];
+    sqlite3_reset(*out);
+    sqlite3_clear_bindings(*out);
+    return LTD_OK;
 }
