@@ -77,13 +77,18 @@ struct cc_signer {
 
 /* DER binary of a condition (e.g. 41 bytes for ed25519), appended to out. */
 void cc_condition_encode(const struct cc_condition *c, struct buf *out);
-/* Strict DER decode of a condition binary (any of the five types). */
+/* Strict DER decode of a condition binary (any of the five types).
+ * LTD_E_CC_DER / LTD_E_CC_TYPE (unknown type or subtype bit); *out zeroed
+ * on failure. */
 LTD_MUST_CHECK enum ltd_err cc_condition_decode(const uint8_t *der, size_t n,
                                                 struct cc_condition *out, struct ltd_errbuf *eb);
 /* `ni:///sha-256;<b64url fp>?fpt=<type>&cost=<n>[&subtypes=a,b]` (subtypes in
- * alphabetical order, only for compound types), appended to out. */
+ * alphabetical order, only for compound types), appended to out.  Compound
+ * types always carry `&subtypes=`, even with an empty list, as both
+ * reference libraries print it. */
 void cc_condition_uri(const struct cc_condition *c, struct buf *out);
-/* Parses a condition URI (strict: the exact shape cc_condition_uri writes). */
+/* Parses a condition URI (strict: the exact shape cc_condition_uri writes;
+ * cost is canonical decimal up to UINT64_MAX).  LTD_E_CC_URI otherwise. */
 LTD_MUST_CHECK enum ltd_err cc_condition_from_uri(const char *uri, size_t n,
                                                   struct cc_condition *out,
                                                   struct ltd_errbuf *eb);
@@ -97,8 +102,12 @@ const char *cc_type_name(unsigned type);
  * Parses `details` JSON.  Strict shape: ed25519 = exactly {type, public_key}
  * with a base58 32-byte key; threshold = exactly {type, threshold,
  * subconditions} with 1 <= threshold <= n_sub, threshold <= cc_threshold_max.
- * Returns LTD_E_CC_DETAILS (message names the field and path),
- * LTD_E_TX_THRESHOLD_DEEP when nesting exceeds cc_depth_max.
+ * Returns LTD_E_CC_DETAILS (message names the field and path, e.g.
+ * "details.subconditions[1].public_key: ..."; a key that is not canonical
+ * base58 of 32 bytes is also LTD_E_CC_DETAILS), LTD_E_TX_THRESHOLD_DEEP when
+ * nesting exceeds cc_depth_max (a node at depth >= cc_depth_max, as
+ * BigchainDB counts; reported only when the shape is otherwise valid, as
+ * the reference validates the schema first).
  */
 LTD_MUST_CHECK enum ltd_err cc_details_from_json(struct arena *a, const struct cjson *j,
                                                  struct cc_details **out, struct ltd_errbuf *eb);
@@ -117,8 +126,10 @@ struct cc_details *cc_details_threshold(struct arena *a, uint32_t threshold, uin
 /* ---- fulfillments ---- */
 
 /* Strict DER decode of a fulfillment (ed25519, threshold, preimage; others
- * are LTD_E_CC_TYPE).  LTD_E_CC_DER for malformed input, LTD_E_CC_DEPTH
- * beyond cc_depth_max. */
+ * are LTD_E_CC_TYPE).  LTD_E_CC_DER for malformed input (also: more than
+ * cc_der_bytes_max bytes, SET OF elements out of DER order, a cost above
+ * 2^53), LTD_E_CC_DEPTH beyond cc_depth_max.  *out is NULL on failure; what
+ * was allocated stays in the arena. */
 LTD_MUST_CHECK enum ltd_err cc_fulfillment_decode(struct arena *a, const uint8_t *der, size_t n,
                                                   struct cc_fulfillment **out,
                                                   struct ltd_errbuf *eb);
@@ -151,7 +162,9 @@ size_t cc_fulfillment_signatures(const struct cc_fulfillment *f, struct cc_signe
  * libraries do).  LTD_E_CC_THRESHOLD if the signatures do not meet the
  * threshold; with allow_partial, an unmet threshold is built anyway with
  * as many fulfilled children as there are (a partial fulfillment that a
- * co-signer completes later).
+ * co-signer completes later).  Also LTD_E_TX_THRESHOLD_DEEP when d nests
+ * deeper than cc_depth_max, LTD_E_TOO_LARGE when the DER would exceed
+ * cc_der_bytes_max.  Signatures are not checked here.
  */
 LTD_MUST_CHECK enum ltd_err cc_fulfillment_build(struct arena *a, const struct cc_details *d,
                                                  const struct cc_signer *signers, size_t n,

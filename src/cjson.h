@@ -52,7 +52,8 @@ struct cjson {
     enum cjson_type type;
     uint32_t len;                  /* string/number bytes, or number of items/members */
     const char *str;               /* STRING/INT/FLOAT text, NUL-terminated */
-    double num;                    /* FLOAT value (also set for INT when it fits) */
+    double num;                    /* FLOAT value; for INT the nearest double (+-HUGE_VAL
+                                      beyond the double range) */
     struct cjson **items;          /* ARRAY items, in order */
     struct cjson_member *members;  /* OBJECT members, sorted by key bytes */
     uint32_t cap;                  /* allocated slots in items/members (builders) */
@@ -76,12 +77,31 @@ extern const struct cjson_limits cjson_limits_default;
  * byte offset and what was wrong.  Leading/trailing whitespace is allowed,
  * anything else after the value is LTD_E_JSON_TRAILING.  Never reads past
  * len; buf need not be NUL-terminated.
+ *   TOO_LARGE     len > bytes_max (checked before anything is read)
+ *   DEPTH         more than depth_max nested arrays/objects (no recursion)
+ *   STRING_LONG   a string or key longer than string_bytes_max once unescaped
+ *   MEMBERS       more than members_max items/members in one container
+ *   UTF8          overlong, surrogate, > U+10FFFF or truncated UTF-8
+ *   SURROGATE     a lone or mis-ordered \uD800-\uDFFF escape
+ *   CONTROL       a raw byte < 0x20 inside a string
+ *   NUMBER        leading zero, '+', '.5', '1.', '1e', NaN/Infinity, a float
+ *                 that overflows a double, or a number literal longer than
+ *                 string_bytes_max
+ *   DUP_KEY       the same key twice in one object (the message quotes it)
+ *   TRAILING      anything but whitespace after the value
+ *   SYNTAX        everything else
+ * On failure *out is NULL; what was allocated stays in the arena.  The tree
+ * borrows nothing from buf.  Numbers use strtod/snprintf, so LC_NUMERIC
+ * must be "C" (the default unless someone calls setlocale).
  */
 LTD_MUST_CHECK enum ltd_err cjson_parse(struct arena *arena, const char *buf, size_t len,
                                         const struct cjson_limits *limits, struct cjson **out,
                                         struct ltd_errbuf *eb);
 
-/* Appends the canonical serialization of v to out (see file comment). */
+/* Appends the canonical serialization of v to out (see file comment).
+ * Recurses over the tree (parsed trees are at most depth_max deep).  Strings
+ * are written as stored: the reader guarantees valid UTF-8, builders trust
+ * their caller. */
 void cjson_canonical(const struct cjson *v, struct buf *out);
 
 /* Appends Python's repr() of a finite double (e.g. "1e-05", "100000.0",
@@ -89,6 +109,9 @@ void cjson_canonical(const struct cjson *v, struct buf *out);
 void cjson_float_repr(double d, struct buf *out);
 
 /* Lookups.  Return NULL when absent or when v is not of the right type. */
+/* cjson_get compares key (strlen bytes) with the stored (key, klen), so a
+ * key containing NUL can be stored and written but not looked up here.
+ * The result is borrowed from the tree. */
 struct cjson *cjson_get(const struct cjson *obj, const char *key); /* binary search */
 struct cjson *cjson_at(const struct cjson *arr, uint32_t i);
 
@@ -99,7 +122,10 @@ bool cjson_string_eq(const struct cjson *v, const char *s);
 
 /* ---- builders: trees made in code (CLI, details, tests) ----
  * All allocate from the arena.  cjson_obj_set inserts in sorted position
- * and replaces the value of an existing key. */
+ * (copying the key) and replaces the value of an existing key; it and
+ * cjson_arr_push grow the arrays geometrically inside the arena and store
+ * v by pointer (not copied).  Strings must be valid UTF-8 (not checked).
+ * Passing a non-array/non-object is a bug (LTD_ASSERT). */
 struct cjson *cjson_new_null(struct arena *a);
 struct cjson *cjson_new_bool(struct arena *a, bool b);
 struct cjson *cjson_new_string(struct arena *a, const char *s, size_t len);

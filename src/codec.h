@@ -40,7 +40,10 @@ void codec_sha256(struct ltd_hash *out, const void *p, size_t n);
 void codec_b58_encode(const uint8_t *in, size_t n, struct buf *out);
 LTD_MUST_CHECK enum ltd_err codec_b58_decode(const char *in, size_t inlen, uint8_t *out,
                                              size_t outcap, size_t *outlen);
-/* Exactly 32 bytes, as BigchainDB public keys and seeds are encoded. */
+/* Exactly 32 bytes, as BigchainDB public keys and seeds are encoded (fast
+ * path, no allocation).  LTD_E_BASE58 for a character outside the alphabet,
+ * LTD_E_BASE58_NONCANON for a 32-byte value written with surplus leading
+ * '1's, LTD_E_KEY for any other length.  out is zeroed on failure. */
 LTD_MUST_CHECK enum ltd_err codec_b58_decode32(const char *in, size_t inlen, uint8_t out[32]);
 /* Writes the base58 text of a 32-byte value into out (room for 45 bytes + NUL). */
 void codec_b58_encode32(const uint8_t in[32], char out[48]);

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# scripts/bench.sh - the benchmarks behind `make bench`.
+#
+# 1. build/bench/bench_verify: raw Ed25519 verify rate vs the whole
+#    BigchainDB verification of ~1.2 KB CREATEs, stage costs, 1 and 2 threads.
+# 2. Node benchmarks, each on a fresh data directory under a temp dir, with
+#    `build/ltdrs serve` (synced commits, default settings) on a free port
+#    and build/bench/loadgen as the client:
+#      A. commit mode, closed loop, N transactions, BENCH_CONC connections;
+#         then GET /api/v1/outputs latency for random known keys, the node's
+#         peak RSS (VmHWM), bytes on disk per transaction, `ltdrs verify`.
+#      B. async mode, N transactions: committed tx/s (time to last commit).
+#      C. commit mode, open loop at half of A's rate: latency percentiles
+#         measured from the scheduled send time.
+# Prints a summary (figure, value, goal, command) and writes it to
+# build/bench/summary.txt; raw outputs go to build/bench/*.txt.
+#
+# Environment: BENCH_FULL=1 runs A and B with 1,000,000 transactions
+# (default 100,000); BENCH_N overrides N; BENCH_CONC (default 128) the
+# commit-mode concurrency; BENCH_SECONDS the per-figure time of bench_verify.
+# Workloads are cached in /tmp/ltdrs-wl-*.bin (signing 1M transactions takes
+# about a minute on 2 cores); delete them to regenerate.
+#
+# The machine is shared: read ranges across runs, not single figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=build/ltdrs
+LG=build/bench/loadgen
+BV=build/bench/bench_verify
+OUT=build/bench
+mkdir -p "$OUT"
+SUMMARY=$OUT/summary.txt
+
+N=${BENCH_N:-100000}
+if [ "${BENCH_FULL:-0}" = 1 ]; then N=${BENCH_N:-1000000}; fi
+CONC=${BENCH_CONC:-128}
+OUT_REQS=${BENCH_OUTPUTS_REQS:-20000}
+
+for f in "$BIN" "$LG" "$BV"; do
+    [ -x "$f" ] || { echo "bench.sh: $f is missing (run make bench)" >&2; exit 2; }
+done
+
+TMP=$(mktemp -d /tmp/ltdrs-bench.XXXXXX)
+NODE_PID=
+cleanup() {
+    if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
+        kill -TERM "$NODE_PID" 2>/dev/null || true
+        wait "$NODE_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+
+# BENCH value from a file: val FILE NAME
+val() { sed -n "s/^BENCH $2=//p" "$1" | tail -n 1; }
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "bench.sh: no free port found" >&2
+    exit 2
+}
+
+# start_node NAME: fresh data dir $TMP/NAME, node on a free port; sets
+# NODE_PID, PORT, DATA, SERVE_CMD.
+start_node() {
+    DATA=$TMP/$1
+    PORT=$(free_port)
+    "$BIN" init --data "$DATA" >"$TMP/$1.init" 2>&1
+    SERVE_CMD="$BIN serve --data DIR --listen 127.0.0.1:$PORT"
+    "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" >"$TMP/$1.log" 2>&1 &
+    NODE_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return; fi
+        kill -0 "$NODE_PID" 2>/dev/null || { cat "$TMP/$1.log" >&2; exit 2; }
+        sleep 0.1
+    done
+    echo "bench.sh: node did not start" >&2
+    exit 2
+}
+
+stop_node() {
+    [ -n "$NODE_PID" ] || return 0
+    kill -TERM "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+    NODE_PID=
+}
+
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$NODE_PID/status"; }
+
+# run_lg OUTFILE ARGS...: loadgen with its command line remembered.
+run_lg() {
+    local out=$1
+    shift
+    echo "$LG $*" >"$out.cmd"
+    log "+ $LG $*"
+    "$LG" "$@" >"$out" 2>"$out.err" || true
+    grep -v '^BENCH' "$out" >&2 || true
+    cat "$out.err" >&2
+}
+
+ROWS=()
+# row FIGURE VALUE GOAL VERDICT COMMAND
+row() { ROWS+=("$1|$2|$3|$4|$5"); }
+verdict() { # verdict VALUE OP LIMIT -> MET / MISSED / n/a
+    if [ -z "$1" ] || [ "$1" = nan ]; then echo "n/a"; return; fi
+    if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN { exit !((op == ">=") ? a >= b : a < b) }'; then
+        echo MET
+    else
+        echo MISSED
+    fi
+}
+
+START=$(date +%s)
+
+# ---------------------------------------------------------------- 1. verify
+log "== bench_verify"
+"$BV" | tee "$OUT/bench_verify.txt" >&2
+BVF=$OUT/bench_verify.txt
+RAW1=$(val "$BVF" raw_verify_1t)
+FULL1=$(val "$BVF" full_verify_1t)
+RAW2=$(val "$BVF" raw_verify_2t)
+FULL2=$(val "$BVF" full_verify_2t)
+R1=$(val "$BVF" verify_ratio_1t)
+R1CPU=$(val "$BVF" verify_ratio_1t_cpu)
+row "raw ed25519 verify, 1 core" "$RAW1/s" "" "" "$BV"
+row "BigchainDB CREATE verification, 1 core" "$FULL1/s" "" "" "$BV"
+row "verification / raw verify, 1 core (wall)" "$R1" ">= 0.75" "$(verdict "$R1" ">=" 0.75)" "$BV"
+[ -n "$R1CPU" ] && row "verification / raw verify, 1 core (CPU time)" "$R1CPU" ">= 0.75" \
+    "$(verdict "$R1CPU" ">=" 0.75)" "$BV"
+row "raw ed25519 verify, 2 threads" "$RAW2/s" "" "" "$BV"
+row "BigchainDB CREATE verification, 2 threads" "$FULL2/s" "" "" "$BV"
+
+# ------------------------------------------------------------ workloads
+log "== workload: $N transactions (cached in /tmp)"
+"$LG" --mode gen --n "$N" >/dev/null
+
+# -------------------------------------------------- A. commit, closed loop
+log "== A. commit mode, $N transactions, $CONC connections"
+start_node A
+run_lg "$OUT/commit.txt" --url "http://127.0.0.1:$PORT" --n "$N" --conc "$CONC" --mode commit \
+    --tag commit
+TPS=$(val "$OUT/commit.txt" commit_committed_per_s)
+row "node committed tx/s, commit mode, conc $CONC" "$TPS" ">= 10000" \
+    "$(verdict "$TPS" ">=" 10000)" "$SERVE_CMD; $(cat "$OUT/commit.txt.cmd")"
+row "  commit-mode latency p50 / p99 at max rate (ms)" \
+    "$(val "$OUT/commit.txt" commit_p50_ms) / $(val "$OUT/commit.txt" commit_p99_ms)" "" "" \
+    "(same run)"
+ERRS=$(val "$OUT/commit.txt" commit_errors)
+row "  errors in that run" "${ERRS:-?}" "0" "$(verdict "${ERRS:-1}" "<" 1)" "(same run)"
+
+log "== A. GET /api/v1/outputs, $OUT_REQS requests on $N transactions"
+run_lg "$OUT/outputs.txt" --url "http://127.0.0.1:$PORT" --n "$N" --requests "$OUT_REQS" \
+    --conc 16 --mode outputs --tag outputs
+OP99=$(val "$OUT/outputs.txt" outputs_p99_ms)
+OGOAL="< 5 ms at 1M tx"
+[ "$N" -lt 1000000 ] && OGOAL="< 5 ms at 1M tx (measured at $N)"
+row "outputs lookup p50 / p99 (ms)" "$(val "$OUT/outputs.txt" outputs_p50_ms) / $OP99" "$OGOAL" \
+    "$(verdict "$OP99" "<" 5)" "$(cat "$OUT/outputs.txt.cmd")"
+row "  outputs lookups per second (16 conns)" "$(val "$OUT/outputs.txt" outputs_req_per_s)" "" \
+    "" "(same run)"
+
+HWM=$(hwm_kib)
+stop_node
+row "node peak RSS (VmHWM) after $N tx" "$((HWM / 1024)) MiB" "" "" \
+    "grep VmHWM /proc/PID/status"
+DU=$(du -sb "$DATA" | cut -f1)
+COMMITTED=$(val "$OUT/commit.txt" commit_ok)
+BPT=$(awk -v d="$DU" -v n="${COMMITTED:-0}" 'BEGIN { if (n > 0) printf "%.0f", d / n; else print "n/a" }')
+row "bytes on disk per transaction" "$BPT" "" "" "du -sb DIR / $COMMITTED"
+
+log "== A. ltdrs verify --threads 2"
+VCMD="$BIN verify --data DIR --threads 2"
+"$BIN" verify --data "$DATA" --threads 2 | tee "$OUT/verify.txt" >&2 || true
+VRATE=$(sed -n 's/.*(\([0-9]*\) tx\/s).*/\1/p' "$OUT/verify.txt")
+VFRAC=$(awk -v a="${VRATE:-0}" -v b="${RAW2:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }')
+row "ltdrs verify --threads 2, tx/s" "${VRATE:-?}" "" "" "$VCMD"
+row "  verify / raw 2-thread verify rate" "$VFRAC" ">= 0.80" "$(verdict "$VFRAC" ">=" 0.80)" \
+    "$VCMD; $BV"
+E2E=$(awk -v a="${TPS:-0}" -v b="${RAW2:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }')
+row "commit-mode tx/s / raw 2-thread verify rate" "$E2E" "" "" "(A and $BV)"
+rm -rf "$DATA"
+
+# ----------------------------------------------------------- B. async
+log "== B. async mode, $N transactions, $CONC connections"
+start_node B
+run_lg "$OUT/async.txt" --url "http://127.0.0.1:$PORT" --n "$N" --conc "$CONC" --mode async \
+    --tag async
+stop_node
+ATPS=$(val "$OUT/async.txt" async_committed_per_s)
+row "node committed tx/s, async mode (to last commit)" "$ATPS" "" "" \
+    "$SERVE_CMD; $(cat "$OUT/async.txt.cmd")"
+row "  accepted (202) per second / errors" \
+    "$(val "$OUT/async.txt" async_answered_per_s) / $(val "$OUT/async.txt" async_errors)" "" "" \
+    "(same run)"
+rm -rf "$DATA"
+
+# ---------------------------------------------- C. commit, open loop at max/2
+RATE=$(awk -v t="${TPS:-0}" 'BEGIN { r = int(t / 2); if (r < 50) r = 50; print r }')
+M=$(awk -v r="$RATE" -v n="$N" 'BEGIN { m = r * 20; if (m < 5000) m = 5000; if (m > n) m = n; print m }')
+log "== C. commit mode, open loop at $RATE/s (half of $TPS), $M transactions"
+start_node C
+run_lg "$OUT/openloop.txt" --url "http://127.0.0.1:$PORT" --n "$M" --conc 512 --mode commit \
+    --rate "$RATE" --tag openloop
+stop_node
+LP99=$(val "$OUT/openloop.txt" openloop_p99_ms)
+row "commit latency at $RATE/s open loop p50 / p99 / p99.9 (ms)" \
+    "$(val "$OUT/openloop.txt" openloop_p50_ms) / $LP99 / $(val "$OUT/openloop.txt" openloop_p999_ms)" \
+    "p99 < 50" "$(verdict "$LP99" "<" 50)" "$SERVE_CMD; $(cat "$OUT/openloop.txt.cmd")"
+rm -rf "$DATA"
+
+# -------------------------------------------------------------- summary
+{
+    echo "LTDRS benchmark summary - $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, N=$N," \
+        "$(( $(date +%s) - START )) s"
+    echo "(shared, noisy machine: compare ranges across runs; raw outputs in $OUT/*.txt)"
+    echo
+    printf '%-56s %-22s %-30s %-7s %s\n' figure value goal status command
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r a b c d e <<<"$r"
+        printf '%-56s %-22s %-30s %-7s %s\n' "$a" "$b" "$c" "$d" "$e"
+    done
+} | tee "$SUMMARY"
