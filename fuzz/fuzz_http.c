@@ -51,10 +51,10 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/*", fuzz_handler, 0},
 };
 
-#define FUZZ_CHECK(c)                                                                          \
-    do {                                                                                       \
-        if (!(c))                                                                              \
-            ltd_assert_fail(#c, __FILE__, __LINE__);                                           \
+#define FUZZ_CHECK(c)                                                                              \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            ltd_assert_fail(#c, __FILE__, __LINE__);                                               \
     } while (0)
 
 static void

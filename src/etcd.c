@@ -1273,6 +1273,17 @@ watch_feed(struct watch_state *st, const char *p, size_t n)
     return true;
 }
 
+/* The stream ended: a last line without '\n' (etcd ends an error answer
+ * such as "no leader" that way) is handled like any other. */
+static void
+watch_finish(struct watch_state *st)
+{
+    if (st->line.len == 0 || st->drop || st->terminal)
+        return;
+    watch_line(st, st->line.p, st->line.len);
+    buf_reset(&st->line);
+}
+
 /* ---- watch: the thread ---- */
 
 struct etcd_watch {
@@ -1336,6 +1347,10 @@ watch_stream(struct etcd_watch *w, const struct buf *body)
         CURLMsg *m;
         while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
             if (m->msg != CURLMSG_DONE || w->st.drop || w->st.terminal)
+                continue;
+            if (m->data.result == CURLE_OK)
+                watch_finish(&w->st);
+            if (w->st.drop || w->st.terminal)
                 continue;
             long http = 0;
             curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &http);

@@ -48,14 +48,14 @@
 #include <unistd.h>
 
 enum {
-    http_threads_max = 64,            /* worker threads */
-    http_conn_slack_min = 16,         /* extra connections accepted only to answer 503 */
-    http_reaper_tick_ms = 50,         /* deferral timeout / hang-up detection period */
-    http_stop_wait_ms = 2000,         /* http_stop: wait for resumed deferrals */
-    http_static_path_bytes_max = 1024,/* relative path given to http_send_file */
-    http_body_chunk_min = 4096,       /* first allocation for a body of unknown size */
-    http_ws_reads_max = 16,           /* recv() calls per readiness event (fairness) */
-    http_log_bytes_max = 512,         /* one log line */
+    http_threads_max = 64,             /* worker threads */
+    http_conn_slack_min = 16,          /* extra connections accepted only to answer 503 */
+    http_reaper_tick_ms = 50,          /* deferral timeout / hang-up detection period */
+    http_stop_wait_ms = 2000,          /* http_stop: wait for resumed deferrals */
+    http_static_path_bytes_max = 1024, /* relative path given to http_send_file */
+    http_body_chunk_min = 4096,        /* first allocation for a body of unknown size */
+    http_ws_reads_max = 16,            /* recv() calls per readiness event (fairness) */
+    http_log_bytes_max = 512,          /* one log line */
 };
 
 static const char json_type[] = "application/json";
@@ -74,8 +74,8 @@ enum defer_state {
 };
 
 struct defer_slot {
-    uint32_t gen;                /* bumped when the slot is freed */
-    uint32_t next_free;          /* free-list link */
+    uint32_t gen;       /* bumped when the slot is freed */
+    uint32_t next_free; /* free-list link */
     enum defer_state state;
     bool has_result;             /* result fields below are set */
     bool gone;                   /* client hung up: close, do not answer */
@@ -114,8 +114,8 @@ struct ws_sub {
     bool in_payload;
     uint8_t op;
     uint8_t mask[4];
-    uint64_t left;    /* payload bytes still to come */
-    uint64_t pos;     /* payload bytes seen (mask index) */
+    uint64_t left; /* payload bytes still to come */
+    uint64_t pos;  /* payload bytes seen (mask index) */
     unsigned char ctrl[http_ws_control_bytes_max];
     unsigned ctrl_len;
 };
@@ -185,8 +185,8 @@ struct http_ctx {
 /* logging: one line per event, warn and error only                       */
 /* ---------------------------------------------------------------------- */
 
-static void http_log(const struct http_server *srv, bool error, uint64_t rid, const char *fmt,
-                     ...) LTD_PRINTF(4, 5);
+static void http_log(const struct http_server *srv, bool error, uint64_t rid, const char *fmt, ...)
+    LTD_PRINTF(4, 5);
 
 static void
 http_log(const struct http_server *srv, bool error, uint64_t rid, const char *fmt, ...)
@@ -289,8 +289,8 @@ query_decode(const char *s, size_t n, char *out)
 }
 
 static enum ltd_err
-query_parse(struct arena *a, const char *q, size_t n, const struct http_kv **args,
-            size_t *n_args, struct ltd_errbuf *eb)
+query_parse(struct arena *a, const char *q, size_t n, const struct http_kv **args, size_t *n_args,
+            struct ltd_errbuf *eb)
 {
     size_t count = 0;
     for (size_t i = 0; i < n;) {
@@ -400,7 +400,7 @@ route_check_one(const struct http_route *r, size_t i, struct ltd_errbuf *eb)
                 return ltd_fail(eb, LTD_E_USAGE, "route %zu: '*' must be last", i);
         } else if (sl > 0 && s[0] == '{') {
             size_t nl = sl >= 7 && memcmp(s + sl - 6, ":uint}", 6) == 0 ? sl - 7 : sl - 2;
-            if (sl < 3 || s[sl - 1] != '}' || ++params > http_params_max)
+            if (sl < 3 || nl == 0 || s[sl - 1] != '}' || ++params > http_params_max)
                 return ltd_fail(eb, LTD_E_USAGE, "route %zu: bad {param}", i);
             for (size_t k = 1; k <= nl; k++)
                 if (!(s[k] == '_' || (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9')))
@@ -663,8 +663,7 @@ http_json_escape(struct buf *out, const char *str, size_t n)
 }
 
 enum ltd_err
-http_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-                  struct ltd_errbuf *eb)
+http_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, struct ltd_errbuf *eb)
 {
     memset(ss, 0, sizeof *ss);
     *len = 0;
@@ -936,8 +935,8 @@ queue_resp(struct http_ctx *c)
         http_log(srv, true, c->req.id, "create response failed");
         return MHD_NO;
     }
-    bool ok = add_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-                         r->content_type ? r->content_type : json_type);
+    bool ok =
+        add_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type ? r->content_type : json_type);
     if (c->cors)
         ok = ok && add_header(mr, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     for (const struct http_header *h = r->headers; h && ok; h = h->next)
@@ -1039,7 +1038,8 @@ http_send_file(struct http_resp *resp, const char *root_dir, const char *relpath
     const char *inm = http_header(&c->req, "If-None-Match");
     (void)http_resp_header(resp, "ETag", etag);
     (void)http_resp_header(resp, "Cache-Control",
-                           strncmp(type, "text/html", 9) == 0 ? "no-cache" : "public, max-age=3600");
+                           strncmp(type, "text/html", 9) == 0 ? "no-cache"
+                                                              : "public, max-age=3600");
     (void)http_resp_header(resp, "X-Content-Type-Options", "nosniff");
     resp->content_type = type;
     if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
@@ -1199,8 +1199,7 @@ defer_complete(struct http_defer h, bool is_err, int status, enum ltd_err err,
 }
 
 enum ltd_err
-http_complete(struct http_defer h, int status, const char *content_type, const void *body,
-              size_t n)
+http_complete(struct http_defer h, int status, const char *content_type, const void *body, size_t n)
 {
     LTD_ASSERT(status >= 200 && status <= 599);
     return defer_complete(h, false, status, LTD_OK, content_type, xmemdup(body, n), n);
@@ -1441,8 +1440,7 @@ ws_want_out(struct http_server *srv, struct ws_sub *s, bool on)
 {
     if (s->want_out == on)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u),
-                             .data.ptr = s};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u), .data.ptr = s};
     if (epoll_ctl(srv->ep, EPOLL_CTL_MOD, s->fd, &ev) != 0) {
         ws_kill(srv, s);
         return;
@@ -1883,8 +1881,8 @@ method_parse(const char *m)
     static const struct {
         const char *name;
         enum http_method m;
-    } tab[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},     {"HEAD", HTTP_HEAD},
-               {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
+    } tab[] = {{"GET", HTTP_GET},        {"POST", HTTP_POST},     {"HEAD", HTTP_HEAD},
+               {"PUT", HTTP_PUT},        {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
                {"OPTIONS", HTTP_OPTIONS}};
     for (size_t i = 0; i < ARRAY_LEN(tab); i++)
         if (strcmp(m, tab[i].name) == 0)
@@ -1911,8 +1909,8 @@ struct framing {
 };
 
 static enum MHD_Result
-framing_scan(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_n,
-             const char *value, size_t value_n)
+framing_scan(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_n, const char *value,
+             size_t value_n)
 {
     struct framing *f = cls;
     (void)kind;
@@ -1995,9 +1993,9 @@ route_request(struct http_ctx *c)
         c->cors = !(any->flags & HTTP_ROUTE_NO_CORS);
     if (r) {
         c->cors = !(r->flags & HTTP_ROUTE_NO_CORS);
-        req->route = http_route_find(srv->routes, srv->n_routes, req->method, req->path,
-                                     req->path_len, &req->arena, &req->params, &req->n_params,
-                                     &allow);
+        req->route =
+            http_route_find(srv->routes, srv->n_routes, req->method, req->path, req->path_len,
+                            &req->arena, &req->params, &req->n_params, &allow);
         return;
     }
     c->decided = true;

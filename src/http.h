@@ -28,11 +28,11 @@
 
 /* ---- named limits (rule 10): fixed ones here, tunable ones in http_config ---- */
 enum {
-    http_args_max = 64,            /* query arguments per request; more -> 400 */
-    http_params_max = 8,           /* {param} segments per route pattern */
-    http_pattern_bytes_max = 256,  /* one route pattern */
-    http_routes_max = 256,         /* rows of one route table */
-    http_ws_control_bytes_max = 125, /* RFC 6455 control-frame payload */
+    http_args_max = 64,                 /* query arguments per request; more -> 400 */
+    http_params_max = 8,                /* {param} segments per route pattern */
+    http_pattern_bytes_max = 256,       /* one route pattern */
+    http_routes_max = 256,              /* rows of one route table */
+    http_ws_control_bytes_max = 125,    /* RFC 6455 control-frame payload */
     http_ws_frame_in_bytes_max = 65536, /* one client data frame; more -> close 1009 */
     http_ws_queue_frames_max = 1024,    /* frames queued for one subscriber */
     http_content_type_bytes_max = 96,   /* content type given to http_complete() */
@@ -73,20 +73,20 @@ struct http_kv {
  * the completing thread must not touch req). */
 struct http_req {
     enum http_method method;
-    const char *method_str;      /* as sent (GET, POST, ...) */
-    const char *target;          /* raw request-target incl. query, for logs */
-    const char *path;            /* percent-decoded path without query; no NUL, no dot segments */
-    size_t path_len;             /* bytes in path */
-    const struct http_kv *args;  /* decoded query arguments in request order, repeats kept */
-    size_t n_args;               /* entries in args (<= http_args_max) */
-    const struct http_kv *params;/* {param} values of the matched route; "*" for a prefix route */
-    size_t n_params;             /* entries in params */
-    const char *body;            /* request body, NUL-terminated ("" when none) */
-    size_t body_len;             /* bytes in body (<= config.body_bytes_max) */
-    uint64_t id;                 /* request id for logs, unique per server */
+    const char *method_str;       /* as sent (GET, POST, ...) */
+    const char *target;           /* raw request-target incl. query, for logs */
+    const char *path;             /* percent-decoded path without query; no NUL, no dot segments */
+    size_t path_len;              /* bytes in path */
+    const struct http_kv *args;   /* decoded query arguments in request order, repeats kept */
+    size_t n_args;                /* entries in args (<= http_args_max) */
+    const struct http_kv *params; /* {param} values of the matched route; "*" for a prefix route */
+    size_t n_params;              /* entries in params */
+    const char *body;             /* request body, NUL-terminated ("" when none) */
+    size_t body_len;              /* bytes in body (<= config.body_bytes_max) */
+    uint64_t id;                  /* request id for logs, unique per server */
     const struct http_route *route; /* matched row; NULL for layer-generated errors */
-    struct arena arena;          /* per-request memory, freed by the completion hook */
-    void *priv_;                 /* private to http.c */
+    struct arena arena;             /* per-request memory, freed by the completion hook */
+    void *priv_;                    /* private to http.c */
 };
 
 /* An extra response header (list lives in the request arena). */
@@ -135,35 +135,37 @@ typedef void (*http_error_fn)(void *app, const struct http_req *req, struct http
                               enum ltd_err code, const char *detail);
 
 struct http_config {
-    const char *listen;           /* "127.0.0.1:9984", "[::1]:9984", "localhost:0"; port 0 = any */
-    unsigned threads;             /* worker threads; 0 = number of CPUs */
-    unsigned connections_max;     /* open connections before new ones get 503 + close */
-    unsigned timeout_ms;          /* idle connection timeout (rounded up to seconds) */
-    size_t body_bytes_max;        /* request body; a larger Content-Length -> 413 at once;
-                                   * a larger chunked body -> 413 once it ends (the excess
-                                   * is discarded, not stored), or the connection is closed
-                                   * after another body_bytes_max */
-    size_t header_bytes_max;      /* request line + headers; more -> 414/431 by MHD */
-    size_t url_bytes_max;         /* request-target; more -> 414 */
-    unsigned deferred_max;        /* deferred requests in flight; more -> 503 */
-    unsigned defer_ms_max;        /* default and upper bound of a deferral; then 504 */
-    unsigned ws_subscribers_max;  /* WebSocket subscribers; more -> 503 */
-    size_t ws_queue_bytes_max;    /* bytes queued for one subscriber before it is dropped */
-    http_error_fn error_fn;       /* NULL = http_reply_error() */
-    bool quiet;                   /* suppress warn-level log lines (tests) */
+    const char *listen;          /* "127.0.0.1:9984", "[::1]:9984", "localhost:0"; port 0 = any */
+    unsigned threads;            /* worker threads; 0 = number of CPUs */
+    unsigned connections_max;    /* open connections; the next max(16, connections_max / 8)
+                                  * are accepted only to answer 503 + close, beyond that
+                                  * libmicrohttpd closes new connections at once */
+    unsigned timeout_ms;         /* idle connection timeout (rounded up to seconds) */
+    size_t body_bytes_max;       /* request body; a larger Content-Length -> 413 at once;
+                                  * a larger chunked body -> 413 once it ends (the excess
+                                  * is discarded, not stored), or the connection is closed
+                                  * after another body_bytes_max */
+    size_t header_bytes_max;     /* request line + headers; more -> 414/431 by MHD */
+    size_t url_bytes_max;        /* request-target; more -> 400 */
+    unsigned deferred_max;       /* deferred requests in flight; more -> 503 */
+    unsigned defer_ms_max;       /* default and upper bound of a deferral; then 504 */
+    unsigned ws_subscribers_max; /* WebSocket subscribers; more -> 503 */
+    size_t ws_queue_bytes_max;   /* bytes queued for one subscriber before it is dropped */
+    http_error_fn error_fn;      /* NULL = http_reply_error() */
+    bool quiet;                  /* suppress warn-level log lines (tests) */
 };
 
 /* Counters for a status endpoint; read without locking (each is atomic). */
 struct http_stats {
-    uint64_t requests;        /* responses queued */
-    uint64_t status_4xx;      /* of which 4xx */
-    uint64_t status_5xx;      /* of which 5xx */
-    uint64_t connections_open;/* TCP connections now open (incl. WebSockets) */
-    uint64_t deferred_open;   /* deferred requests not yet finished */
-    uint64_t deferred_expired;/* deferrals ended by timeout (504) */
-    uint64_t deferred_gone;   /* deferrals whose client went away first */
-    uint64_t ws_subscribers;  /* WebSocket subscribers now connected */
-    uint64_t ws_dropped;      /* subscribers dropped for being slow */
+    uint64_t requests;         /* responses queued */
+    uint64_t status_4xx;       /* of which 4xx */
+    uint64_t status_5xx;       /* of which 5xx */
+    uint64_t connections_open; /* TCP connections now open (incl. WebSockets) */
+    uint64_t deferred_open;    /* deferred requests not yet finished */
+    uint64_t deferred_expired; /* deferrals ended by timeout (504) */
+    uint64_t deferred_gone;    /* deferrals whose client went away first */
+    uint64_t ws_subscribers;   /* WebSocket subscribers now connected */
+    uint64_t ws_dropped;       /* subscribers dropped for being slow */
 };
 
 /* A deferred request, passed by value to another thread.  Stale handles are
@@ -212,8 +214,8 @@ const char *http_query(const struct http_req *req, const char *name);
 /* Appends to out, comma-separated, the names of query arguments that are not
  * in allowed[0..n_allowed) (each name once, in request order) and returns how
  * many distinct unknown names there were.  For strict endpoints. */
-size_t http_query_unknown(const struct http_req *req, const char *const *allowed,
-                          size_t n_allowed, struct buf *out);
+size_t http_query_unknown(const struct http_req *req, const char *const *allowed, size_t n_allowed,
+                          struct buf *out);
 
 /* Value of path parameter name ("id" for "{id}", "*" for a prefix route), or NULL. */
 const char *http_param(const struct http_req *req, const char *name);
@@ -271,7 +273,8 @@ enum ltd_err http_send_file(struct http_resp *resp, const char *root_dir, const 
 LTD_MUST_CHECK enum ltd_err http_defer(struct http_req *req, struct http_resp *resp,
                                        unsigned timeout_ms, struct http_defer *out);
 
-/* Completes a deferred request from any thread with status, content_type
+/* Completes a deferred request from any thread with status (200..599,
+ * asserted), content_type
  * (NULL = application/json; copied, at most http_content_type_bytes_max - 1
  * bytes) and body[0..n) (copied).  Returns LTD_OK, or LTD_E_NOT_FOUND if the
  * request is already finished (completed, timed out, client gone). */

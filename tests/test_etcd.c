@@ -758,6 +758,17 @@ test_watch_errors(void)
     CHECK(strstr(st.reason, "code 14") != NULL);
     CHECK_EQ_INT(watch_state_reconnect(&st), 5);
     CHECK(!st.drop);
+    /* The same as the last bytes of a stream, without '\n' (as etcd sends
+     * it), in the unary shape of a 503 answer to the create request. */
+    CHECK(feed_str(&st, "{\"result\":{" HDR ",\"created\":true}}\n{\"error\":\"etcdserver: "
+                        "no leader\",\"message\":\"etcdserver: no "));
+    CHECK(!st.drop);
+    CHECK(feed_str(&st, "leader\",\"code\":14}"));
+    CHECK(!st.drop);
+    watch_finish(&st);
+    CHECK(st.drop);
+    CHECK(strstr(st.reason, "code 14: etcdserver: no leader") != NULL);
+    CHECK_EQ_INT(st.line.len, 0);
     watch_state_release(&st);
     rec_release(&r);
 

@@ -28,7 +28,7 @@
 
 enum { cli_buf_bytes = 1 << 18, body_max = 65536 };
 
-static struct http_server *g_srv;   /* the main test server */
+static struct http_server *g_srv; /* the main test server */
 static uint16_t g_port;
 static struct http_server *g_small; /* connections_max 3, 1 s timeout, BDB errors */
 static uint16_t g_small_port;
@@ -581,7 +581,7 @@ setup_files(void)
 static void
 cleanup_files(void)
 {
-    static const char *names[] = {"a.txt", "index.html", "app.js", "sub/index.html",
+    static const char *names[] = {"a.txt",   "index.html", "app.js",   "sub/index.html",
                                   ".hidden", "evil",       "evil_abs", "good"};
     char p[512];
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
@@ -666,10 +666,9 @@ static void
 test_bad_parse_target(void)
 {
     static const char *bad[] = {
-        "",         "a/b",      "*",        "http://h/x", "/a%zz",     "/a%2",     "/a%",
-        "/a%00b",   "/a%0a",    "/a%7F",    "/a b",       "/a\x01",    "/a#frag",  "/..",
-        "/a/../b",  "/a/./b",   "/%2e%2e/", "/a/%2E",     "/a%2f..",   "/x?a=%00", "/x?a\x7f",
-        "/x?a b=1", "/x?%00=1", "/x?#",
+        "",         "a/b",    "*",       "http://h/x", "/a%zz",    "/a%2",     "/a%",      "/a%00b",
+        "/a%0a",    "/a%7F",  "/a b",    "/a\x01",     "/a#frag",  "/..",      "/a/../b",  "/a/./b",
+        "/%2e%2e/", "/a/%2E", "/a%2f..", "/x?a=%00",   "/x?a\x7f", "/x?a b=1", "/x?%00=1", "/x?#",
     };
     struct arena a;
     arena_init(&a);
@@ -679,7 +678,8 @@ test_bad_parse_target(void)
         const struct http_kv *args = (const void *)1;
         struct ltd_errbuf eb;
         ltd_errbuf_clear(&eb);
-        enum ltd_err e = http_parse_target(&a, bad[i], strlen(bad[i]), &path, &plen, &args, &n, &eb);
+        enum ltd_err e =
+            http_parse_target(&a, bad[i], strlen(bad[i]), &path, &plen, &args, &n, &eb);
         CHECK(e == LTD_E_HTTP_BAD_REQUEST || e == LTD_E_HTTP_BAD_ARG);
         CHECK(path == NULL && plen == 0 && args == NULL && n == 0 && eb.msg[0]);
     }
@@ -846,15 +846,14 @@ test_ok_helpers(void)
 static void
 test_bad_helpers(void)
 {
-    static const char *bad_rel[] = {"/etc/passwd", "..",     "../x",    "a/../b", "a/..",
-                                    ".hidden",     "a/.git", "a\\b",    "..\\x",  "a%2e",
-                                    "a//b",        "C:x",    "a\x01",   "a\x7f",  "./a"};
+    static const char *bad_rel[] = {"/etc/passwd", "..",     "../x",  "a/../b", "a/..",
+                                    ".hidden",     "a/.git", "a\\b",  "..\\x",  "a%2e",
+                                    "a//b",        "C:x",    "a\x01", "a\x7f",  "./a"};
     for (size_t i = 0; i < ARRAY_LEN(bad_rel); i++)
         CHECK(!http_static_path_ok(bad_rel[i]));
-    static const char *bad_listen[] = {"",           "127.0.0.1",       ":80",     "127.0.0.1:",
-                                       "1.2.3:80",   "127.0.0.1:65536", "h:80x",   "h:-1",
-                                       "[::1:80",    "[::1]",           "[zz]:80", "x:123456",
-                                       "example.org:80"};
+    static const char *bad_listen[] = {
+        "",     "127.0.0.1", ":80",   "127.0.0.1:", "1.2.3:80", "127.0.0.1:65536", "h:80x",
+        "h:-1", "[::1:80",   "[::1]", "[zz]:80",    "x:123456", "example.org:80"};
     for (size_t i = 0; i < ARRAY_LEN(bad_listen); i++) {
         struct sockaddr_storage ss;
         socklen_t len;
@@ -1659,9 +1658,10 @@ test_bad_websocket(void)
     get(ws_path, &r);
     CHECK_EQ_INT(r.status, 400);
     res_free(&r);
-    const char *v8 = "GET /api/v1/streams/valid_transactions HTTP/1.1\r\nHost: t\r\n"
-                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+    const char *v8 =
+        "GET /api/v1/streams/valid_transactions HTTP/1.1\r\nHost: t\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
     roundtrip(g_port, v8, strlen(v8), &r);
     CHECK_EQ_INT(r.status, 426);
     CHECK_EQ_STR(hdr(&r, "Sec-WebSocket-Version"), "13");

@@ -36,12 +36,12 @@ done
 export ASAN_OPTIONS="exitcode=86:${ASAN_OPTIONS:-}"
 KILLS=${CRASH_KILLS:-25}
 [ "$KILLS" -ge 20 ] || KILLS=20
-NCREATE=${CRASH_CREATES:-400}
-NCHAIN=${CRASH_CHAIN:-25}
+NCREATE=${CRASH_CREATES:-240}
+NCHAIN=${CRASH_CHAIN:-15}
 SEED=${CRASH_SEED:-$$}
 RANDOM=$SEED
 START_S=$SECONDS
-BUDGET_S=150 # the kill phase stops here at the latest (whole script < 3 min)
+BUDGET_S=110 # the kill phase stops here at the latest (whole script < 3 min)
 
 T=$(mktemp -d)
 D=$T/data
@@ -164,7 +164,7 @@ echo "crash: built $NCREATE CREATEs and 4 chains of $NCHAIN TRANSFERs in $((SECO
 # ------------------------------------------------------------ clients
 # send FILE ID PREV: posts until a definite answer; appends "ID CLASS PASS [detail]".
 send() {
-  local f=$1 id=$2 prev=$3 code port deadline=$((SECONDS + 60))
+  local f=$1 id=$2 prev=$3 code port deadline=$((SECONDS + 30))
   while :; do
     read -r port <"$T/port"
     code=$(curl -s -m 15 -o "$body" -w '%{http_code}' -H 'Content-Type: application/json' -X POST \
@@ -204,8 +204,8 @@ client() {
   while :; do
     while read -r f id prev; do
       [ -e "$T/stop" ] && return 0
-      # first pass paced (50-200 ms) so that fresh commits span the kill phase
-      [ $pass_no = 1 ] && sleep "0.$(printf %03d $((RANDOM % 150 + 50)))"
+      # first pass paced (20-100 ms) so that fresh commits span the kill phase
+      [ $pass_no = 1 ] && sleep "0.$(printf %03d $((RANDOM % 80 + 20)))"
       send "$f" "$id" "$prev"
     done <"$T/list$k"
     pass_no=$((pass_no + 1))
@@ -221,6 +221,7 @@ done
 kills=0
 self_deaths=0
 verify_bad=0
+VERIFY_SUM_MS=0
 t_kill=$SECONDS
 while [ $kills -lt "$KILLS" ] && [ $((SECONDS - START_S)) -lt $BUDGET_S ]; do
   if [ $((RANDOM % 4)) = 0 ]; then
@@ -230,17 +231,19 @@ while [ $kills -lt "$KILLS" ] && [ $((SECONDS - START_S)) -lt $BUDGET_S ]; do
   fi
   if ! kill -0 "$NODE_PID" 2>/dev/null; then
     self_deaths=$((self_deaths + 1))
-    echo "crash: the node died by itself before kill $((kills + 1)): $(tail -1 "$T/node.log")" >&2
+    echo "crash: the node died by itself before kill $((kills + 1)): $(grep -v '^ *$' "$T/node.log" | tail -1)" >&2
   fi
   kill -9 "$NODE_PID" 2>/dev/null
   wait "$NODE_PID" 2>/dev/null
   NODE_PID=
   kills=$((kills + 1))
   # every crash image must pass the audit before the node touches it again
+  v0=$(now_ms)
   if ! "$BIN" verify --data "$D" >"$T/verify.out" 2>&1; then
     verify_bad=$((verify_bad + 1))
     echo "crash: ltdrs verify failed after kill $kills: $(head -2 "$T/verify.out" | tr '\n' ' ')" >&2
   fi
+  VERIFY_SUM_MS=$((VERIFY_SUM_MS + $(now_ms) - v0))
   if ! start_node; then
     no "node does not restart after kill $kills: $(tail -2 "$T/node.log" | tr '\n' ' ')"
     break
@@ -249,13 +252,13 @@ while [ $kills -lt "$KILLS" ] && [ $((SECONDS - START_S)) -lt $BUDGET_S ]; do
   RESTART_SUM_MS=$((RESTART_SUM_MS + LAST_MS))
   [ $LAST_MS -gt $RESTART_MAX_MS ] && RESTART_MAX_MS=$LAST_MS
 done
-echo "crash: $kills kills in $((SECONDS - t_kill)) s"
+echo "crash: $kills kills in $((SECONDS - t_kill)) s (ltdrs verify of each crash image: mean $((VERIFY_SUM_MS / (kills > 0 ? kills : 1))) ms)"
 touch "$T/stop"
 for p in "${CLIENT_PIDS[@]}"; do wait "$p"; done
 CLIENT_PIDS=()
 if ! kill -0 "$NODE_PID" 2>/dev/null || [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$U/api/v1/")" != 200 ]; then
   self_deaths=$((self_deaths + 1))
-  echo "crash: the node is down at the end of the load: $(tail -1 "$T/node.log")" >&2
+  echo "crash: the node is down at the end of the load: $(grep -v '^ *$' "$T/node.log" | tail -1)" >&2
   kill -9 "$NODE_PID" 2>/dev/null
   wait "$NODE_PID" 2>/dev/null
   start_node || { no "node does not restart for the final checks"; echo "crash: $pass passed, $fail failed"; exit 1; }
