@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want=(gcc make pkg-config libsodium-dev libssl-dev libjansson-dev libsqlite3-dev
       libmicrohttpd-dev libcurl4-openssl-dev curl)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev)
+  want+=(clang libclang-rt-14-dev etcd-server etcd-client chromium cppcheck clang-tidy clang-format)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -28,5 +28,8 @@ if [ "${1:-build}" = test ] && [ -f tests/js/package-lock.json ]; then
     echo "deps: npm ci (tests/js)"
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
   fi
+fi
+if [ -x scripts/web-vendor.sh ]; then
+  bash scripts/web-vendor.sh
 fi
 exit 0

@@ -237,7 +237,8 @@ enum ltd_err http_resp_header(struct http_resp *resp, const char *name, const ch
 void http_reply_json(struct http_resp *resp, int status, const char *json);
 
 /* Replaces the response with BigchainDB's error shape
- * {"message":"<message>","status":N} (message JSON-escaped, UTF-8 kept). */
+ * {"message":"<message>","status":N} plus flask.jsonify's trailing newline
+ * (message JSON-escaped, UTF-8 kept). */
 void http_reply_error_bdb(struct http_resp *resp, int status, const char *message);
 
 /* Replaces the response with LTDRS's error shape
