@@ -12,6 +12,7 @@
  */
 #include "api.h"
 
+#include "api_ltdrs.h"
 #include "codec.h"
 #include "http.h"
 #include "node.h"
@@ -58,9 +59,10 @@ reply_not_found(struct http_resp *resp)
     http_reply_error_bdb(resp, 404, "Not found");
 }
 
-/* Replies to a failed store/node call: 4xx/5xx in BigchainDB's shape. */
-static void
-reply_ltd_error(struct http_resp *resp, const struct ltd_errbuf *eb)
+/* The BigchainDB error body {"message":...,"status":N} for a failed
+ * store/node call; returns the HTTP status. */
+static int
+bdb_error_body(const struct ltd_errbuf *eb, struct buf *out)
 {
     struct buf m;
     buf_init(&m);
@@ -69,8 +71,32 @@ reply_ltd_error(struct http_resp *resp, const struct ltd_errbuf *eb)
         buf_addf(&m, "%s: %s", ltd_err_hint(eb->code), eb->msg);
     else
         ltd_err_bdb_message(eb, &m);
-    http_reply_error_bdb(resp, status, m.p ? m.p : "");
+    buf_adds(out, "{\"message\":\"");
+    http_json_escape(out, m.p ? m.p : "", m.len);
+    buf_addf(out, "\",\"status\":%d}\n", status);
     buf_release(&m);
+    return status;
+}
+
+/* Replies to a failed store/node call: 4xx/5xx in BigchainDB's shape. */
+static void
+reply_ltd_error(struct http_resp *resp, const struct ltd_errbuf *eb)
+{
+    struct buf b;
+    buf_init(&b);
+    int status = bdb_error_body(eb, &b);
+    reply_buf(resp, status, &b);
+}
+
+/* Completes a deferred commit-mode request with an error. */
+static void
+complete_error(struct http_defer h, const struct ltd_errbuf *eb)
+{
+    struct buf b;
+    buf_init(&b);
+    int status = bdb_error_body(eb, &b);
+    (void)http_complete(h, status, NULL, b.p, b.len);
+    buf_release(&b);
 }
 
 /* Strict endpoints refuse unknown arguments: {"message": "Unknown arguments: a, b"}. */
@@ -116,6 +142,22 @@ hex64_arg(const char *v, struct ltd_hash *out)
 
 /* ---------------------------------------------------------- index pages */
 
+/* Security headers of every web page and static file (threats C1): scripts
+ * and styles only from files of this origin (no inline code), no framing,
+ * no referrer.  X-Content-Type-Options comes with http_send_file. */
+#define WEB_CSP                                                                                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "         \
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+static void
+web_headers(struct http_resp *resp)
+{
+    (void)http_resp_header(resp, "Content-Security-Policy", WEB_CSP);
+    (void)http_resp_header(resp, "X-Frame-Options", "DENY");
+    (void)http_resp_header(resp, "Referrer-Policy", "no-referrer");
+    (void)http_resp_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+}
+
 static void
 ws_url(struct http_req *req, struct api *api, struct buf *out)
 {
@@ -148,6 +190,7 @@ api_root_get(void *app, struct http_req *req, struct http_resp *resp)
     struct api *api = app;
     const char *accept = http_header(req, "Accept");
     if (api->web_dir && accept && strstr(accept, "text/html")) {
+        web_headers(resp);
         (void)http_send_file(resp, api->web_dir, "index.html");
         return;
     }
@@ -184,12 +227,7 @@ commit_done(void *arg, enum ltd_err result, const struct ltd_errbuf *eb, uint64_
     if (result == LTD_OK) {
         (void)http_complete(w->h, 202, NULL, w->echo.p, w->echo.len);
     } else {
-        struct http_resp tmp;
-        memset(&tmp, 0, sizeof tmp);
-        buf_init(&tmp.body);
-        reply_ltd_error(&tmp, eb);
-        (void)http_complete(w->h, tmp.status, NULL, tmp.body.p, tmp.body.len);
-        buf_release(&tmp.body);
+        complete_error(w->h, eb);
     }
     buf_release(&w->echo);
     free(w);
@@ -242,12 +280,7 @@ api_tx_post(void *app, struct http_req *req, struct http_resp *resp)
     }
     if (node_submit(api->node, req->body, req->body_len, mode, commit_done, w, NULL, &w->echo,
                     &eb) != LTD_OK) {
-        struct http_resp tmp;
-        memset(&tmp, 0, sizeof tmp);
-        buf_init(&tmp.body);
-        reply_ltd_error(&tmp, &eb);
-        (void)http_complete(w->h, tmp.status, NULL, tmp.body.p, tmp.body.len);
-        buf_release(&tmp.body);
+        complete_error(w->h, &eb);
         buf_release(&w->echo);
         free(w);
     }
@@ -600,7 +633,23 @@ api_static_get(void *app, struct http_req *req, struct http_resp *resp)
         http_reply_error(resp, LTD_E_HTTP_NOT_FOUND, "no web directory");
         return;
     }
+    web_headers(resp);
     (void)http_send_file(resp, api->web_dir, http_param(req, "*"));
+}
+
+/* The public ticket page /t/<transaction_id>:<output_index> (domain §4) is
+ * the single-page app; the script reads the ticket from the path. */
+static void
+api_web_page(void *app, struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    struct api *api = app;
+    if (api->web_dir == NULL) {
+        http_reply_error(resp, LTD_E_HTTP_NOT_FOUND, "no web directory");
+        return;
+    }
+    web_headers(resp);
+    (void)http_send_file(resp, api->web_dir, "index.html");
 }
 
 /* ---------------------------------------------------------- the table */
@@ -621,7 +670,31 @@ static const struct http_route api_routes[] = {
     {HTTP_GET, "/ltdrs/api/v1/ledger/head", api_ledger_head, 0},
     {HTTP_GET, "/ltdrs/api/v1/ledger/blocks", api_ledger_blocks, 0},
     {HTTP_GET, "/ltdrs/api/v1/ledger/verify", api_ledger_verify, 0},
+    /* LTDRS queries and login (api_ltdrs.c): cookie-authenticated, so no CORS */
+    {HTTP_GET, "/ltdrs/api/v1/chain", api_ltdrs_chain_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_POST, "/ltdrs/api/v1/students/keys", api_ltdrs_student_keys_post, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/students/{sid}", api_ltdrs_student_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/students", api_ltdrs_students_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/tickets/{ticket}", api_ltdrs_ticket_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/activities", api_ltdrs_activities_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/activities/{id}", api_ltdrs_activity_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/activities/{id}/outputs", api_ltdrs_activity_outputs_get,
+     HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/applications", api_ltdrs_applications_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/departments", api_ltdrs_departments_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/departments/{id}/stats", api_ltdrs_department_stats_get,
+     HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/stats/departments", api_ltdrs_stats_departments_get,
+     HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/stats/histogram", api_ltdrs_stats_histogram_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/announcements", api_ltdrs_announcements_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/keys/{public_key}/role", api_ltdrs_role_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_POST, "/ltdrs/api/v1/login/challenge", api_ltdrs_challenge_post, HTTP_ROUTE_NO_CORS},
+    {HTTP_POST, "/ltdrs/api/v1/login", api_ltdrs_login_post, HTTP_ROUTE_NO_CORS},
+    {HTTP_POST, "/ltdrs/api/v1/logout", api_ltdrs_logout_post, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/session", api_ltdrs_session_get, HTTP_ROUTE_NO_CORS},
     {HTTP_GET, "/static/*", api_static_get, 0},
+    {HTTP_GET, "/t/{ticket}", api_web_page, HTTP_ROUTE_NO_CORS},
 };
 
 /* Layer errors: BigchainDB's shape under /api/v1, ours elsewhere. */

@@ -111,7 +111,16 @@
     X(LTD_E_HTTP_BODY_LARGE, 603, 413, "TooLarge", "request body too large")                   \
     X(LTD_E_HTTP_OVERLOAD, 604, 503, "Overloaded", "too many requests")                        \
     X(LTD_E_HTTP_TIMEOUT, 605, 504, "Timeout", "gave up waiting; outcome unknown")             \
-    X(LTD_E_HTTP_BAD_ARG, 606, 400, "BadRequest", "bad query argument")
+    X(LTD_E_HTTP_BAD_ARG, 606, 400, "BadRequest", "bad query argument")                        \
+    X(LTD_E_ETCD_UNAVAILABLE, 700, 503, "ClusterUnavailable", "ordering log unreachable")      \
+    X(LTD_E_ETCD_COMPACTED, 701, 410, "ClusterCompacted", "log history was compacted")         \
+    X(LTD_E_ETCD_FUTURE_REV, 702, 400, "ClusterFutureRevision", "revision not yet written")    \
+    X(LTD_E_ETCD_NOSPACE, 703, 507, "ClusterNoSpace", "ordering log is out of space")          \
+    X(LTD_E_ETCD_REJECTED, 704, 500, "ClusterRejected", "ordering log refused the request")    \
+    X(LTD_E_ETCD_PROTOCOL, 705, 502, "ClusterProtocol", "ordering log answered nonsense")      \
+    X(LTD_E_ETCD_LOG_CONFLICT, 706, 500, "ClusterLogConflict", "two writers share a node id")  \
+    X(LTD_E_ETCD_LOG_GAP, 707, 500, "ClusterLogGap", "own log sequence is out of step")        \
+    X(LTD_E_CLUSTER_GENESIS, 708, 400, "ClusterGenesisMismatch", "node has another genesis")
 
 enum ltd_err {
 #define LTD_ERR_ENUM(name, num, http, bdb, hint) name = num,

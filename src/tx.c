@@ -671,19 +671,14 @@ decode_fulfillments(struct arena *a, struct tx *t, unsigned flags, struct ltd_er
                             i);
         }
         if (f->len > (cc_der_bytes_max * 4) / 3 + 4)
-            return ltd_fail(eb, LTD_E_TX_FULFILLMENT,
-                            "Fulfillment URI couldn't been parsed (inputs[%u].fulfillment: too "
-                            "long)",
-                            i);
+            return ltd_fail(eb, LTD_E_TX_FULFILLMENT, "Fulfillment URI couldn't been parsed");
         uint8_t *der = arena_alloc(a, f->len + 1);
         size_t n = 0;
         struct ltd_errbuf deb;
         ltd_errbuf_clear(&deb);
         if (codec_b64url_decode(f->str, f->len, der, f->len + 1, &n) != LTD_OK ||
             cc_fulfillment_decode(a, der, n, &in->ff, &deb) != LTD_OK) {
-            return ltd_fail(eb, LTD_E_TX_FULFILLMENT,
-                            "Fulfillment URI couldn't been parsed (inputs[%u].fulfillment%s%s)",
-                            i, deb.msg[0] ? ": " : "", deb.msg);
+            return ltd_fail(eb, LTD_E_TX_FULFILLMENT, "Fulfillment URI couldn't been parsed");
         }
     }
     return LTD_OK;
@@ -708,11 +703,10 @@ check_amounts(struct tx *t, struct ltd_errbuf *eb)
                 x = x * 10 + d;
         }
         if (!ok || x > LTD_AMOUNT_MAX)
-            return ltd_fail(eb, LTD_E_TX_AMOUNT, "`amount` must be <= %llu (outputs[%u].amount)",
-                            (unsigned long long)LTD_AMOUNT_MAX, i);
+            return ltd_fail(eb, LTD_E_TX_AMOUNT, "`amount` must be <= %llu",
+                            (unsigned long long)LTD_AMOUNT_MAX);
         if (x == 0)
-            return ltd_fail(eb, LTD_E_TX_AMOUNT,
-                            "`amount` must be greater than 0 (outputs[%u].amount)", i);
+            return ltd_fail(eb, LTD_E_TX_AMOUNT, "`amount` must be greater than 0");
         if (amt->len > 1 && amt->str[0] == '0')
             return ltd_fail(eb, LTD_E_TX_AMOUNT,
                             "Invalid amount: %.20s (outputs[%u].amount has leading zeros)",
