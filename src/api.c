@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "http.h"
 #include "node.h"
+#include "session.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -753,4 +754,6 @@ api_stop(struct api *api)
 {
     http_stop(api->srv);
     api->srv = NULL;
+    sessions_free(api->sessions); /* made on first use by api_ltdrs.c */
+    api->sessions = NULL;
 }

@@ -44,11 +44,14 @@ struct cmd {
 
 /* Command entry points (one cmd_<name>.c each).  Each accepts --help (usage
  * on stdout, returns CLI_EXIT_OK). */
-int cmd_keygen(int argc, char **argv); /* cmd_keygen.c */
-int cmd_tx(int argc, char **argv);     /* cmd_tx.c */
-int cmd_init(int argc, char **argv);   /* cmd_node.c */
-int cmd_serve(int argc, char **argv);  /* cmd_node.c */
-int cmd_verify(int argc, char **argv); /* cmd_node.c */
+int cmd_keygen(int argc, char **argv);  /* cmd_keygen.c */
+int cmd_tx(int argc, char **argv);      /* cmd_tx.c */
+int cmd_init(int argc, char **argv);    /* cmd_node.c */
+int cmd_serve(int argc, char **argv);   /* cmd_node.c */
+int cmd_verify(int argc, char **argv);  /* cmd_node.c */
+int cmd_admin(int argc, char **argv);   /* cmd_admin.c */
+int cmd_dept(int argc, char **argv);    /* cmd_dept.c */
+int cmd_student(int argc, char **argv); /* cmd_student.c */
 
 /* ---- option parsing ---- */
 
@@ -187,5 +190,89 @@ int cli_load_tx(const char *prog, const char *what, const char *path, struct are
 /* The asset id an output of t belongs to: CREATE → its id, TRANSFER →
  * asset.id.  t must have an id. */
 const struct ltd_hash *cli_tx_asset_id(const struct tx *t);
+
+/* ---- staff commands: talking to a node (defined in cmd_admin.c) ----
+ * Shared by cmd_admin.c, cmd_dept.c and cmd_student.c.  Like the helpers
+ * above they print one error line and return an enum cli_exit. */
+
+#define CLI_NODE_DEFAULT "http://127.0.0.1:9984"
+
+struct net;
+struct net_resp;
+
+/* Named limits of the staff commands. */
+enum {
+    cli_sid_csv_bytes_max = 32 * 1024 * 1024, /* a CSV of student numbers */
+    cli_sid_csv_rows_max = 1000000,           /* rows of that CSV */
+};
+
+/* Opens a client for url (NULL: CLI_NODE_DEFAULT).  CLI_EXIT_USAGE for a
+ * malformed URL.  Free with net_free. */
+int cli_node_open(const char *prog, const char *url, struct net **out);
+/* Prints a failed node request (eb from net.c: the message names the URL,
+ * the status and what the server said) and returns its exit code: 4 for
+ * no answer or a 5xx, 1 for a refusal (4xx), 2 for a bad URL. */
+int cli_node_error(const char *prog, const struct ltd_errbuf *eb);
+
+/*
+ * Builds a CREATE record signed by (seed, pk): asset data `data` (an
+ * object with "ltdrs" and "v"), metadata {"nonce": "<16 random hex>"} so
+ * that filing the same record again is a new transaction, one output of
+ * `amount` to `to` (NULL: the signer's own key, the record token).  Posts
+ * it in commit mode.  [out] txid (65 bytes) the id on success.
+ * Returns CLI_EXIT_OK, or the printed failure (see cli_node_error).
+ */
+int cli_post_record(const char *prog, struct net *n, struct arena *a, const struct ltd_seed *seed,
+                    const struct ltd_pubkey *pk, struct cjson *data, const struct ltd_pubkey *to,
+                    uint64_t amount, char txid[65]);
+/* Posts a signed transaction in commit mode.  r (initialised by the caller)
+ * keeps the answer, so that a caller can look at a refusal's rule.
+ * Returns LTD_OK or the net.c error in eb (nothing printed). */
+LTD_MUST_CHECK enum ltd_err cli_post_tx(struct net *n, const struct tx *t, struct net_resp *r,
+                                        struct ltd_errbuf *eb);
+/* GETs /api/v1/transactions/<id> and parses it into t (tree in a).
+ * Prints and returns CLI_EXIT_INVALID for an unknown id ("what" names the
+ * argument), CLI_EXIT_NET for no answer. */
+int cli_fetch_tx(const char *prog, const char *what, struct net *n, const char *id, struct arena *a,
+                 struct tx *t);
+/* GETs path and parses the JSON answer into *out (tree in a). */
+int cli_fetch_json(const char *prog, struct net *n, const char *path, struct arena *a,
+                   struct cjson **out);
+
+/* Logs in through the node's session API (/ltdrs/api/v1/login): asks for
+ * a challenge, signs the text "ltdrs-login:v1:<origin>:<challenge>" (built
+ * here from the node URL, never taken from the server) and keeps the
+ * session cookie and CSRF token in n for later requests.  [out] role
+ * (may be NULL, 16 bytes) the role the node gave: "admin", "department",
+ * "student".  Prints and returns CLI_EXIT_INVALID when the node refuses. */
+int cli_login(const char *prog, struct net *n, const struct ltd_seed *seed,
+              const struct ltd_pubkey *pk, char role[16]);
+/* Ends the session (best effort; errors are ignored). */
+void cli_logout(struct net *n);
+
+/* A 64-hex transaction id given as an argument; CLI_EXIT_USAGE (printed)
+ * otherwise.  Uppercase is accepted and lowered into out (65 bytes). */
+int cli_parse_txid(const char *prog, const char *what, const char *s, char out[65]);
+/* A text option: valid UTF-8, 1..max bytes (0..max when may_be_empty), no
+ * control characters except newline and tab when multiline. */
+int cli_text_arg(const char *prog, const char *what, const char *s, size_t max, bool may_be_empty,
+                 bool multiline);
+
+/* Student numbers read from a CSV file: the first column of each line,
+ * an optional header (sid, student_number or 学号), blank lines and lines
+ * starting with '#' skipped, quotes around the number stripped. */
+struct cli_sids {
+    uint32_t n;     /* good, distinct numbers in file order */
+    char **sid;     /* owned strings */
+    uint32_t *line; /* the line each came from */
+    uint32_t n_bad; /* malformed numbers (each reported with its line) */
+    uint32_t n_dup; /* repeated numbers (reported, the first one kept) */
+};
+/* Reads path ("-" = stdin); reports every malformed or repeated number on
+ * stderr as "<path>:<line>: ..." and keeps the rest.  Returns CLI_EXIT_OK
+ * (even with bad lines: check n_bad), CLI_EXIT_IO, CLI_EXIT_INVALID (too
+ * large, or no line at all).  Release with cli_sids_release. */
+int cli_read_sids(const char *prog, const char *path, struct cli_sids *out);
+void cli_sids_release(struct cli_sids *s);
 
 #endif

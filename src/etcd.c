@@ -113,7 +113,7 @@ b64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len)
         int pad = 0;
         if (last && in[i + 3] == '=')
             pad = in[i + 2] == '=' ? 2 : 1;
-        int v[4];
+        int v[4] = {0, 0, 0, 0};
         for (int j = 0; j < 4 - pad; j++) {
             v[j] = b64_val(in[i + (size_t)j]);
             if (v[j] < 0)
@@ -388,8 +388,8 @@ parse_range_obj(const json_t *o, bool need_header, struct etcd_range_result *out
         out->kvs_len = i + 1;
     }
     if (out->count < (int64_t)n)
-        return ltd_fail(eb, LTD_E_IO, "etcd range: count %lld below %zu kvs",
-                        (long long)out->count, n);
+        return ltd_fail(eb, LTD_E_IO, "etcd range: count %lld below %zu kvs", (long long)out->count,
+                        n);
     return LTD_OK;
 }
 
@@ -446,7 +446,7 @@ parse_append_response(const char *body, size_t n, const void *key, size_t key_le
         } else {
             ltd_fail(eb, LTD_E_IO, "etcd append: compare failed but the key is absent");
         }
-    } else if (r.kvs_len != 1 || r.kvs[0].key_len != key_len ||
+    } else if (r.kvs_len != 1 || r.kvs == NULL || r.kvs[0].key_len != key_len ||
                memcmp(r.kvs[0].key, key, key_len) != 0) {
         ltd_fail(eb, LTD_E_IO, "etcd append: failure range returned another key");
     } else {
@@ -519,9 +519,9 @@ key_ok(const void *key, size_t n)
 /* ---- the client and its transport ---- */
 
 struct etcd_client {
-    struct etcd_config cfg;            /* copy; cfg.endpoints points to endpoints_str */
-    char *endpoints_str;               /* owned copy of the list */
-    char *url[etcd_endpoints_max];     /* owned, without trailing '/' */
+    struct etcd_config cfg;        /* copy; cfg.endpoints points to endpoints_str */
+    char *endpoints_str;           /* owned copy of the list */
+    char *url[etcd_endpoints_max]; /* owned, without trailing '/' */
     size_t n_url;
     _Atomic size_t preferred;          /* endpoint tried first */
     atomic_int watches;                /* live watches (asserted 0 at free) */
@@ -759,8 +759,8 @@ call(struct etcd_client *c, size_t endpoint, const char *path, const struct buf 
         if (cc == CURLE_OK) {
             struct rpc_error e;
             rc = classify_http(http, resp->p ? resp->p : "", resp->len, &unavailable, &e);
-            snprintf(last, sizeof last, "%s: HTTP %ld code %d: %s", c->url[ep], http,
-                     e.grpc_code, e.message);
+            snprintf(last, sizeof last, "%s: HTTP %ld code %d: %s", c->url[ep], http, e.grpc_code,
+                     e.message);
             if (!unavailable) {
                 ltd_fail(eb, rc, "etcd %s at %s", path, last);
                 break;
@@ -816,8 +816,7 @@ etcd_health(struct etcd_client *c, size_t endpoint, struct ltd_errbuf *eb)
 }
 
 enum ltd_err
-etcd_status(struct etcd_client *c, size_t endpoint, struct etcd_status *out,
-            struct ltd_errbuf *eb)
+etcd_status(struct etcd_client *c, size_t endpoint, struct etcd_status *out, struct ltd_errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (endpoint != ETCD_ENDPOINT_ANY && endpoint >= c->n_url)
@@ -870,15 +869,15 @@ etcd_put(struct etcd_client *c, const void *key, size_t key_len, const void *val
 }
 
 enum ltd_err
-etcd_range(struct etcd_client *c, const struct etcd_range_req *req,
-           struct etcd_range_result *out, struct ltd_errbuf *eb)
+etcd_range(struct etcd_client *c, const struct etcd_range_req *req, struct etcd_range_result *out,
+           struct ltd_errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (!key_ok(req->key, req->key_len) ||
-        (req->range_end != NULL && !key_ok(req->range_end, req->range_end_len)) ||
-        req->limit < 0 || req->revision < 0 ||
-        (req->flags & ~(unsigned)(ETCD_RANGE_COUNT_ONLY | ETCD_RANGE_KEYS_ONLY |
-                                  ETCD_RANGE_SERIALIZABLE)) != 0)
+        (req->range_end != NULL && !key_ok(req->range_end, req->range_end_len)) || req->limit < 0 ||
+        req->revision < 0 ||
+        (req->flags &
+         ~(unsigned)(ETCD_RANGE_COUNT_ONLY | ETCD_RANGE_KEYS_ONLY | ETCD_RANGE_SERIALIZABLE)) != 0)
         return ltd_fail(eb, LTD_E_USAGE, "etcd range: bad request");
     struct buf body, resp;
     buf_init(&body);
@@ -964,7 +963,8 @@ build_append(struct buf *b, const void *prev, size_t prev_len, const void *key, 
     }
     buf_adds(b, "{\"target\":\"CREATE\",");
     add_b64_field(b, "key", key, key_len);
-    buf_adds(b, ",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],\"success\":[{\"request_put\":{");
+    buf_adds(b,
+             ",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],\"success\":[{\"request_put\":{");
     add_b64_field(b, "key", key, key_len);
     buf_addc(b, ',');
     add_b64_field(b, "value", value, value_len);
@@ -1034,20 +1034,20 @@ etcd_compact(struct etcd_client *c, int64_t revision, bool physical, struct ltd_
 struct watch_state {
     etcd_watch_cb cb;
     void *arg;
-    size_t line_max;     /* watch_line_bytes_max */
-    struct buf line;     /* bytes of the current, unfinished line */
-    struct buf kbuf;     /* decoded key of the event being delivered */
-    struct buf vbuf;     /* decoded value */
-    bool from_now;       /* started at revision 0 and no "created" seen yet */
-    int64_t last_rev;    /* see above */
-    size_t n_at_last;    /* events at last_rev handled */
-    bool last_complete;  /* all events at last_rev handled */
-    size_t dup_budget;   /* events at last_rev to skip on this connection */
-    size_t endpoint;     /* member of the current stream */
-    bool created;        /* this connection answered "created" */
-    bool drop;           /* this connection must be dropped (reason set) */
-    bool terminal;       /* no more callbacks: compacted, failed or stopped */
-    char reason[256];    /* why the connection was dropped */
+    size_t line_max;    /* watch_line_bytes_max */
+    struct buf line;    /* bytes of the current, unfinished line */
+    struct buf kbuf;    /* decoded key of the event being delivered */
+    struct buf vbuf;    /* decoded value */
+    bool from_now;      /* started at revision 0 and no "created" seen yet */
+    int64_t last_rev;   /* see above */
+    size_t n_at_last;   /* events at last_rev handled */
+    bool last_complete; /* all events at last_rev handled */
+    size_t dup_budget;  /* events at last_rev to skip on this connection */
+    size_t endpoint;    /* member of the current stream */
+    bool created;       /* this connection answered "created" */
+    bool drop;          /* this connection must be dropped (reason set) */
+    bool terminal;      /* no more callbacks: compacted, failed or stopped */
+    char reason[256];   /* why the connection was dropped */
 };
 
 static void
@@ -1188,8 +1188,7 @@ watch_result(struct watch_state *st, const json_t *r)
             }
             return false;
         }
-        watch_drop(st, "watch canceled",
-                   json_string_value(json_object_get(r, "cancel_reason")));
+        watch_drop(st, "watch canceled", json_string_value(json_object_get(r, "cancel_reason")));
         return false;
     }
     if (events != NULL && !json_is_array(events)) {
@@ -1201,8 +1200,7 @@ watch_result(struct watch_state *st, const json_t *r)
             return false;
     if (!json_is_true(frag))
         st->last_complete = true;
-    if (json_array_size(events) == 0 && !json_is_true(json_object_get(r, "created")) &&
-        hrev > 0) {
+    if (json_array_size(events) == 0 && !json_is_true(json_object_get(r, "created")) && hrev > 0) {
         struct etcd_watch_event ev = {.kind = ETCD_WATCH_PROGRESS, .revision = hrev};
         return watch_emit(st, &ev);
     }
@@ -1289,14 +1287,14 @@ watch_finish(struct watch_state *st)
 struct etcd_watch {
     struct etcd_client *c;
     pthread_t thread;
-    bool thread_started;   /* thread must be joined */
-    atomic_bool stop;      /* set by etcd_watch_stop */
-    CURLM *multi;          /* one transfer at a time; wakeable by stop */
+    bool thread_started; /* thread must be joined */
+    atomic_bool stop;    /* set by etcd_watch_stop */
+    CURLM *multi;        /* one transfer at a time; wakeable by stop */
     CURL *easy;
     struct curl_slist *headers;
-    uint8_t *key;          /* owned copies of the watched range */
+    uint8_t *key; /* owned copies of the watched range */
     size_t key_len;
-    uint8_t *range_end;    /* NULL: single key */
+    uint8_t *range_end; /* NULL: single key */
     size_t range_end_len;
     uint64_t last_data_ns; /* monotonic time of the last bytes received */
     struct watch_state st;
@@ -1405,7 +1403,7 @@ watch_main(void *arg)
             break;
         fails = w->st.created ? 0 : fails + 1;
         struct etcd_watch_event ev = {.kind = ETCD_WATCH_DISCONNECTED, .reason = w->st.reason};
-        ev.revision = w->st.from_now ? 0
+        ev.revision = w->st.from_now        ? 0
                       : w->st.last_complete ? w->st.last_rev + 1
                                             : w->st.last_rev;
         if (!watch_emit(&w->st, &ev))

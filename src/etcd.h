@@ -30,7 +30,7 @@
  *   LTD_E_OVERLOAD       HTTP 429 / gRPC 8 (NOSPACE alarm: quota exhausted);
  *                        nothing was written
  *   LTD_E_NOT_FOUND      etcd_get: no such key; range/compaction: gRPC 11,
- *                        the revision has been compacted
+ *                        the revision has been compacted (or is in the future)
  *   LTD_E_IO             anything else: an answer that does not parse or has
  *                        the wrong shape, an unexpected HTTP status
  * Every call takes an optional `struct ltd_errbuf *eb` that receives a
@@ -50,30 +50,33 @@
 /* Named limits and defaults (rule 10).  The request limit mirrors etcd's own
  * --max-request-bytes default (1.5 MiB of protobuf, not of JSON). */
 enum {
-    etcd_endpoints_max = 16,                    /* endpoints in one client */
-    etcd_endpoint_bytes_max = 256,              /* one endpoint URL */
-    etcd_key_bytes_max = 4096,                  /* one key or range end */
-    etcd_request_bytes_max = 1536 * 1024,       /* default: key(s) + value of one request */
-    etcd_response_bytes_max = 64 * 1024 * 1024, /* default: one unary answer (JSON) */
+    etcd_endpoints_max = 16,                      /* endpoints in one client */
+    etcd_endpoint_bytes_max = 256,                /* one endpoint URL */
+    etcd_key_bytes_max = 4096,                    /* one key or range end */
+    etcd_request_bytes_max = 1536 * 1024,         /* default: key(s) + value of one request */
+    etcd_response_bytes_max = 64 * 1024 * 1024,   /* default: one unary answer (JSON) */
     etcd_watch_line_bytes_max = 16 * 1024 * 1024, /* default: one watch result line */
-    etcd_connect_timeout_ms = 1000,             /* default: TCP connect */
-    etcd_request_timeout_ms = 10000,            /* default: one unary call; above etcd's 7 s */
-    etcd_watch_liveness_ms = 30000,             /* default: watch silence before reconnect */
-    etcd_watch_backoff_ms_max = 2000,           /* pause between failed watch connects */
-    etcd_idle_handles_max = 8,                  /* idle keep-alive handles kept in the pool */
+    etcd_connect_timeout_ms = 1000,               /* default: TCP connect */
+    etcd_request_timeout_ms = 10000,              /* default: one unary call; above etcd's 7 s */
+    etcd_watch_liveness_ms = 30000,               /* default: watch silence before reconnect */
+    etcd_watch_backoff_ms_max = 2000,             /* pause between failed watch connects */
+    etcd_idle_handles_max = 8,                    /* idle keep-alive handles kept in the pool */
 };
 
 /* Endpoint index meaning "whichever member answers" (preferred one first). */
 #define ETCD_ENDPOINT_ANY ((size_t)-1)
 
 struct etcd_config {
-    const char *endpoints;      /* "http://127.0.0.1:23791,http://..." (borrowed, copied) */
-    unsigned connect_timeout_ms;/* TCP connect, per endpoint */
-    unsigned request_timeout_ms;/* whole unary call, per endpoint */
-    unsigned watch_liveness_ms; /* must exceed etcd's progress-notify interval */
-    size_t request_bytes_max;   /* must not exceed etcd's --max-request-bytes */
-    size_t response_bytes_max;  /* a range answer above this fails: page with limit */
-    size_t watch_line_bytes_max;/* one watch result line (fragments are ~request size) */
+    const char *endpoints;       /* "http://127.0.0.1:23791,http://..." (borrowed, copied) */
+    unsigned connect_timeout_ms; /* TCP connect, per endpoint */
+    unsigned request_timeout_ms; /* whole unary call, per endpoint */
+    unsigned watch_liveness_ms;  /* must exceed etcd's progress-notify interval (default
+                                    10 min; scripts/etcd3.sh sets 1 s), else a quiet watch
+                                    reconnects every period (harmless, wasteful) */
+    size_t request_bytes_max;    /* 64 KiB..64 MiB; must not exceed etcd's --max-request-bytes */
+    size_t response_bytes_max;   /* a range answer above this fails: page with limit */
+    size_t watch_line_bytes_max; /* one watch line; with fragment a line holds up to about
+                                    2 x etcd's --max-request-bytes of base64 (~4.2 MB) */
 };
 
 /* Fills *cfg with the defaults above and endpoints = NULL. */
@@ -87,8 +90,8 @@ struct etcd_client;
  * [out] *out: owned by the caller, freed with etcd_client_free; NULL on error.
  * Returns LTD_OK, or LTD_E_USAGE (empty/bad/too many endpoints, zero
  * timeouts or limits). */
-LTD_MUST_CHECK enum ltd_err etcd_client_new(const struct etcd_config *cfg,
-                                            struct etcd_client **out, struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err etcd_client_new(const struct etcd_config *cfg, struct etcd_client **out,
+                                            struct ltd_errbuf *eb);
 
 /* Frees the client and its pooled handles.  Every watch started on it must
  * have been stopped (asserted); no call may be in progress.  NULL is a no-op. */
@@ -107,22 +110,25 @@ LTD_MUST_CHECK enum ltd_err etcd_health(struct etcd_client *c, size_t endpoint,
 
 /* POST /v3/maintenance/status: one member's view. */
 struct etcd_status {
-    char version[32];         /* "3.4.23" */
-    size_t endpoint;          /* index of the member that answered */
-    uint64_t member_id;       /* header.member_id */
-    uint64_t leader;          /* member id of the leader; 0 = none */
-    int64_t revision;         /* header.revision */
-    int64_t db_size;          /* bytes of the backend file */
-    int64_t db_size_in_use;   /* bytes in use (the rest is freed by defrag) */
-    uint64_t raft_index;      /* raft log index */
-    uint64_t raft_term;       /* raft term */
+    char version[32];       /* "3.4.23" */
+    size_t endpoint;        /* index of the member that answered */
+    uint64_t member_id;     /* header.member_id */
+    uint64_t leader;        /* member id of the leader; 0 = none */
+    int64_t revision;       /* header.revision */
+    int64_t db_size;        /* bytes of the backend file */
+    int64_t db_size_in_use; /* bytes in use (the rest is freed by defrag) */
+    uint64_t raft_index;    /* raft log index */
+    uint64_t raft_term;     /* raft term */
 };
 /* [out] *out is zeroed on failure.  Returns LTD_OK, LTD_E_HTTP_TIMEOUT,
  * LTD_E_USAGE (bad index), LTD_E_IO. */
 LTD_MUST_CHECK enum ltd_err etcd_status(struct etcd_client *c, size_t endpoint,
                                         struct etcd_status *out, struct ltd_errbuf *eb);
 
-/* Unconditional put.  Not retried once sent (see the file comment).
+/* Unconditional put.  Not retried once sent (see the file comment); note that
+ * libcurl itself resends a request once when a reused keep-alive connection
+ * turns out dead before any answer, so a put may rarely be applied twice
+ * (use etcd_append when that matters: its guard makes a resend harmless).
  * [out] *revision (may be NULL): the revision of the put; 0 on failure.
  * Returns LTD_OK, LTD_E_USAGE (empty or long key), LTD_E_TOO_LARGE,
  * LTD_E_HTTP_TIMEOUT (outcome unknown), LTD_E_OVERLOAD, LTD_E_IO. */
@@ -147,10 +153,11 @@ struct etcd_kv {
 struct etcd_range_result {
     struct etcd_kv *kvs; /* kvs_len entries in key order (owned, in arena) */
     size_t kvs_len;
-    bool more;           /* more keys in the range beyond limit */
-    int64_t count;       /* keys in the whole range (from key to range_end) */
-    int64_t revision;    /* header.revision: pin later pages to it */
-    struct arena arena;  /* owns kvs and their bytes */
+    bool more;          /* more keys in the range beyond limit */
+    int64_t count;      /* keys in the whole range (from key to range_end) */
+    int64_t revision;   /* header.revision: the store's revision when answered (also for a
+                           pinned read); pin later pages to the first page's */
+    struct arena arena; /* owns kvs and their bytes */
 };
 /* Frees what the result owns and zeroes it; safe on a zeroed result. */
 void etcd_range_result_release(struct etcd_range_result *r);
@@ -164,21 +171,21 @@ enum etcd_range_flags {
 };
 
 struct etcd_range_req {
-    const void *key;       /* first key (required, non-empty) */
+    const void *key; /* first key (required, non-empty) */
     size_t key_len;
     const void *range_end; /* NULL: only `key`; else keys in [key, range_end).
                               "\0" (len 1) means every key >= key */
     size_t range_end_len;
-    int64_t limit;         /* 0 = no limit */
-    int64_t revision;      /* 0 = current; else read the snapshot at that revision */
-    unsigned flags;        /* enum etcd_range_flags */
+    int64_t limit;    /* 0 = no limit */
+    int64_t revision; /* 0 = current; else read the snapshot at that revision */
+    unsigned flags;   /* enum etcd_range_flags */
 };
 
 /* POST /v3/kv/range.  Reads fail over to the next member on connection
  * errors, timeouts and 503.
  * [out] *out: filled on LTD_OK (caller releases with
  * etcd_range_result_release); zeroed on failure.
- * Returns LTD_OK, LTD_E_USAGE, LTD_E_NOT_FOUND (revision compacted, gRPC 11),
+ * Returns LTD_OK, LTD_E_USAGE, LTD_E_NOT_FOUND (revision compacted or future, gRPC 11),
  * LTD_E_TOO_LARGE (answer over response_bytes_max: use a limit),
  * LTD_E_HTTP_TIMEOUT, LTD_E_IO. */
 LTD_MUST_CHECK enum ltd_err etcd_range(struct etcd_client *c, const struct etcd_range_req *req,
@@ -255,9 +262,9 @@ enum etcd_watch_kind {
 /* Borrowed for the duration of the callback only. */
 struct etcd_watch_event {
     enum etcd_watch_kind kind;
-    const uint8_t *key;      /* PUT only; NUL-terminated copy, key_len authoritative */
+    const uint8_t *key; /* PUT only; NUL-terminated copy, key_len authoritative */
     size_t key_len;
-    const uint8_t *value;    /* PUT only; NUL-terminated copy, value_len authoritative */
+    const uint8_t *value; /* PUT only; NUL-terminated copy, value_len authoritative */
     size_t value_len;
     int64_t create_revision; /* PUT */
     int64_t mod_revision;    /* PUT: events arrive in strictly non-decreasing order */
@@ -285,10 +292,9 @@ struct etcd_watch;
  * [out] *out: owned by the caller, who must call etcd_watch_stop (also after
  * a terminal event); NULL on error.  The client must outlive the watch.
  * Returns LTD_OK, LTD_E_USAGE (bad key/range/revision), LTD_E_IO (thread). */
-LTD_MUST_CHECK enum ltd_err etcd_watch_start(struct etcd_client *c, const void *key,
-                                             size_t key_len, const void *range_end,
-                                             size_t range_end_len, int64_t start_revision,
-                                             etcd_watch_cb cb, void *arg,
+LTD_MUST_CHECK enum ltd_err etcd_watch_start(struct etcd_client *c, const void *key, size_t key_len,
+                                             const void *range_end, size_t range_end_len,
+                                             int64_t start_revision, etcd_watch_cb cb, void *arg,
                                              struct etcd_watch **out, struct ltd_errbuf *eb);
 
 /* Stops the watch (interrupting any wait at once), joins its thread and

@@ -553,7 +553,7 @@ check_student(const struct ltdrs_view *v, const struct ltdrs_record *r, struct l
                             r->sid);
     }
     TRY(v->key_used(v->ctx, &r->signer, &used, eb));
-    if (used)
+    if (used || is_admin(v, r))
         return ltd_fail(eb, LTD_E_L_KEY_BOUND, "this key already belongs to an identity");
     return LTD_OK;
 }
@@ -571,7 +571,7 @@ check_department(const struct ltdrs_view *v, const struct ltdrs_record *r,
     if (used)
         return ltd_fail(eb, LTD_E_L_DUP_DEPT, "a department named '%.80s' exists", r->name);
     TRY(v->key_used(v->ctx, &r->signer, &used, eb));
-    if (used)
+    if (used || is_admin(v, r))
         return ltd_fail(eb, LTD_E_L_KEY_BOUND, "this key already belongs to an identity");
     return LTD_OK;
 }

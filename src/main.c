@@ -19,6 +19,9 @@ static const struct cmd commands[] = {
     {"init", cmd_init, "create a ledger data directory with its genesis and admin key"},
     {"serve", cmd_serve, "run the ledger node (BigchainDB HTTP API v1, web UI)"},
     {"verify", cmd_verify, "audit a data directory: hash chain, ids, signatures, spends"},
+    {"admin", cmd_admin, "school admin: roster, certify, approve, revoke, announce, report"},
+    {"dept", cmd_dept, "department: register, apply, distribute tickets, close, status"},
+    {"student", cmd_student, "student: register with an activation code, look up tickets"},
 };
 
 static void

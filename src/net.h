@@ -24,13 +24,13 @@
 
 /* Named limits (rule 10). */
 enum {
-    net_url_bytes_max = 2048,                       /* base URL + path + query */
-    net_base_url_bytes_max = 512,                   /* --node URL */
-    net_response_bytes_max = 64 * 1024 * 1024,      /* one response body (report CSV) */
-    net_headers_bytes_max = 16 * 1024,              /* response headers kept */
-    net_extra_headers_max = 8,                      /* headers set with net_set_header */
-    net_connect_timeout_ms = 5000,                  /* TCP connect */
-    net_request_timeout_ms = 120000,                /* whole request (commit mode waits) */
+    net_url_bytes_max = 2048,                  /* base URL + path + query */
+    net_base_url_bytes_max = 512,              /* --node URL */
+    net_response_bytes_max = 64 * 1024 * 1024, /* one response body (report CSV) */
+    net_headers_bytes_max = 16 * 1024,         /* response headers kept */
+    net_extra_headers_max = 8,                 /* headers set with net_set_header */
+    net_connect_timeout_ms = 5000,             /* TCP connect */
+    net_request_timeout_ms = 120000,           /* whole request (commit mode waits) */
 };
 
 struct net;
@@ -44,9 +44,9 @@ struct net_config {
 
 /* One answer.  body and headers are owned; release with net_resp_release. */
 struct net_resp {
-    long status;         /* HTTP status; 0 when no answer came */
-    struct buf body;     /* the body, NUL-terminated */
-    struct buf headers;  /* raw response header lines (last response of redirects: none) */
+    long status;        /* HTTP status; 0 when no answer came */
+    struct buf body;    /* the body, NUL-terminated */
+    struct buf headers; /* raw response header lines (last response of redirects: none) */
 };
 
 enum net_method { NET_GET = 1, NET_POST = 2 };

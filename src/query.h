@@ -25,10 +25,10 @@
 
 /* Named limits (rule 10). */
 enum {
-    query_per_page_max = 1000,     /* rows of one page of any list */
-    query_page_max = 1000000,      /* highest page number accepted */
-    query_keys_sids_max = 2000,    /* student numbers in one key lookup */
-    query_histogram_buckets = 11,  /* 0, 1, ..., 9, 10+ tickets */
+    query_per_page_max = 1000,    /* rows of one page of any list */
+    query_page_max = 1000000,     /* highest page number accepted */
+    query_keys_sids_max = 2000,   /* student numbers in one key lookup */
+    query_histogram_buckets = 11, /* 0, 1, ..., 9, 10+ tickets */
 };
 
 /* One page of a list: page >= 1, 1 <= per_page <= query_per_page_max. */
@@ -41,10 +41,10 @@ struct query_page {
  * member does not filter. */
 struct query_filter {
     bool has_dept;
-    struct ltd_hash dept;  /* department record id */
-    const char *category;  /* exact category text; borrowed */
+    struct ltd_hash dept; /* department record id */
+    const char *category; /* exact category text; borrowed */
     bool has_app;
-    struct ltd_hash app;   /* application id (= the activity) */
+    struct ltd_hash app; /* application id (= the activity) */
 };
 
 enum query_sort { QUERY_SORT_SID = 0, QUERY_SORT_COUNT = 1 };
@@ -52,10 +52,10 @@ enum query_sort { QUERY_SORT_SID = 0, QUERY_SORT_COUNT = 1 };
 /* The all-students report. */
 struct query_report {
     struct query_filter f;
-    enum query_sort sort;  /* by student number, or by count (ties by sid) */
-    bool desc;             /* descending */
-    bool nonzero;          /* only students with at least one (matching) legal ticket */
-    struct query_page pg;  /* ignored by the CSV export, which has every row */
+    enum query_sort sort; /* by student number, or by count (ties by sid) */
+    bool desc;            /* descending */
+    bool nonzero;         /* only students with at least one (matching) legal ticket */
+    struct query_page pg; /* ignored by the CSV export, which has every row */
 };
 
 /* Roles are bits so that handlers can ask for a set of them. */
@@ -68,11 +68,11 @@ enum query_role_kind {
 
 /* The role of a public key, from the ledger. */
 struct query_role {
-    unsigned role;                 /* one enum query_role_kind value */
-    int dept_status;               /* department: enum ltdrs_dept_status; else -1 */
-    struct ltd_hash dept;          /* department: its record id */
-    char sid[33];                  /* student: the number this key is bound to now */
-    char name[201];                /* department name, or the student's name ("" if none) */
+    unsigned role;        /* one enum query_role_kind value */
+    int dept_status;      /* department: enum ltdrs_dept_status; else -1 */
+    struct ltd_hash dept; /* department: its record id */
+    char sid[33];         /* student: the number this key is bound to now */
+    char name[201];       /* department name, or the student's name ("" if none) */
 };
 
 /* Student by number (public).  {"sid","on_roster","registered","key","name",
@@ -119,9 +119,9 @@ LTD_MUST_CHECK enum ltd_err query_activities(struct store *st, const struct quer
 /* One application with its ticket statistics.  An application that is not
  * approved is visible only when `admin` or when `viewer_dept` is its
  * department; otherwise LTD_E_NOT_FOUND, as for an unknown id. */
-LTD_MUST_CHECK enum ltd_err query_activity(struct store *st, const struct ltd_hash *app,
-                                           bool admin, const struct ltd_hash *viewer_dept,
-                                           struct buf *out, struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err query_activity(struct store *st, const struct ltd_hash *app, bool admin,
+                                           const struct ltd_hash *viewer_dept, struct buf *out,
+                                           struct ltd_errbuf *eb);
 
 /* Applications of one department (dept != NULL) or of all (NULL), with
  * status -1 (any) or enum ltdrs_dept_status, newest first, with reasons:
@@ -159,9 +159,9 @@ LTD_MUST_CHECK enum ltd_err query_dept_outputs(struct store *st, const struct lt
  * number once: {"<sid>":{"status":"ok"|"unknown"|"unregistered"|
  * "has_ticket"|"invalid","key":<base58>|null},...}.  has_ticket needs app
  * (NULL: never reported).  n <= query_keys_sids_max (LTD_E_TOO_LARGE). */
-LTD_MUST_CHECK enum ltd_err query_student_keys(struct store *st, const char *const *sids,
-                                               size_t n, const struct ltd_hash *app,
-                                               struct buf *out, struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err query_student_keys(struct store *st, const char *const *sids, size_t n,
+                                               const struct ltd_hash *app, struct buf *out,
+                                               struct ltd_errbuf *eb);
 
 /* The role of key: the genesis admin key, a department (any status; the
  * caller decides whether a rejected one may act), or a student whose number

@@ -147,6 +147,12 @@ static const char *const migrations[] = {
     "CREATE TABLE l_tally(sid TEXT PRIMARY KEY, legal INTEGER NOT NULL);"
     "CREATE TABLE l_announcement(seq INTEGER PRIMARY KEY, id BLOB NOT NULL, title TEXT NOT NULL,"
     "  text TEXT NOT NULL, link TEXT, app BLOB);",
+    /* 0003: indexes of the LTDRS queries (query.c).  l_ticket_cover answers
+     * per-activity counts and legal tickets per student of chosen activities
+     * from the index alone; it replaces l_ticket_app, its prefix. */
+    "DROP INDEX l_ticket_app;"
+    "CREATE INDEX l_ticket_cover ON l_ticket(app, holder, spent, revoked, sid, amount);"
+    "CREATE INDEX l_application_status ON l_application(status, start_s);",
 };
 
 
@@ -1049,17 +1055,12 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
     struct arena a;
     arena_init(&a);
     int rc, n = 0;
-    uint64_t seqs_small[64];
-    size_t ns = 0, cap = 64;
-    uint64_t *seqs = seqs_small;
+    uint64_t *seqs = NULL;
+    size_t ns = 0, cap = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (ns == cap) {
-            uint64_t *bigger = xmalloc(sizeof *bigger * cap * 2);
-            memcpy(bigger, seqs, sizeof *seqs * ns);
-            if (seqs != seqs_small)
-                free(seqs);
-            seqs = bigger;
-            cap *= 2;
+            cap = cap ? cap * 2 : 64;
+            seqs = xrealloc(seqs, sizeof *seqs * cap);
         }
         seqs[ns++] = (uint64_t)sqlite3_column_int64(s, 0);
     }
@@ -1079,8 +1080,7 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
         arena_release(&a);
     }
     buf_addc(out, ']');
-    if (seqs != seqs_small)
-        free(seqs);
+    free(seqs);
     arena_release(&a);
 out:
     store_conn_put(st, c);

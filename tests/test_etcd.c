@@ -95,9 +95,9 @@ rec_cb(void *arg, const struct etcd_watch_event *ev)
         break;
     case ETCD_WATCH_DISCONNECTED:
         r->n_disc++;
-        if (strstr(ev->reason, "no leader"))
+        if (ev->reason && strstr(ev->reason, "no leader"))
             r->saw_no_leader = true;
-        if (strstr(ev->reason, "silent"))
+        if (ev->reason && strstr(ev->reason, "silent"))
             r->saw_silent = true;
         break;
     case ETCD_WATCH_COMPACTED:
@@ -159,8 +159,8 @@ static void
 test_b64_vectors(void)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (size_t i = 0; i < ARRAY_LEN(plain); i++) {
         struct buf b;
         buf_init(&b);
@@ -197,8 +197,8 @@ test_b64_roundtrip(void)
         buf_init(&b);
         b64_encode(&b, in, n);
         size_t m;
-        if (b.len != b64_encoded_len(n) || !b64_decode(b.p ? b.p : "", b.len, out, &m) ||
-            m != n || (n && memcmp(in, out, n) != 0))
+        if (b.len != b64_encoded_len(n) || !b64_decode(b.p ? b.p : "", b.len, out, &m) || m != n ||
+            (n && memcmp(in, out, n) != 0))
             bad++;
         buf_release(&b);
     }
@@ -272,8 +272,9 @@ test_ints(void)
 
 /* ---- answer shapes ---- */
 
-#define HDR "\"header\":{\"cluster_id\":\"715398714193583271\",\"member_id\":" \
-            "\"11086779826612415948\",\"revision\":\"7\",\"raft_term\":\"2\"}"
+#define HDR                                                                                        \
+    "\"header\":{\"cluster_id\":\"715398714193583271\",\"member_id\":"                             \
+    "\"11086779826612415948\",\"revision\":\"7\",\"raft_term\":\"2\"}"
 
 static enum ltd_err
 range_of(const char *json, struct etcd_range_result *r)
@@ -342,16 +343,16 @@ test_parse_range(void)
     static const char *const bad[] = {
         "",
         "[]",
-        "{\"kvs\":[]}",                                  /* no header */
-        "{\"header\":{\"revision\":\"0\"}}",             /* revision 0 */
+        "{\"kvs\":[]}",                      /* no header */
+        "{\"header\":{\"revision\":\"0\"}}", /* revision 0 */
         "{\"header\":{\"revision\":\"x\"}}",
-        "{" HDR ",\"kvs\":{}}",                          /* kvs not an array */
+        "{" HDR ",\"kvs\":{}}",                                     /* kvs not an array */
         "{" HDR ",\"kvs\":[{\"value\":\"YQ==\"}],\"count\":\"1\"}", /* no key */
         "{" HDR ",\"kvs\":[{\"key\":\"YQ\"}],\"count\":\"1\"}",     /* bad base64 */
         "{" HDR ",\"kvs\":[{\"key\":\"\"}],\"count\":\"1\"}",       /* empty key */
         "{" HDR ",\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":\"-3\"}],\"count\":\"1\"}",
         "{" HDR ",\"kvs\":[{\"key\":\"YQ==\",\"value\":5}],\"count\":\"1\"}",
-        "{" HDR ",\"kvs\":[{\"key\":\"YQ==\"}]}",        /* count below kvs */
+        "{" HDR ",\"kvs\":[{\"key\":\"YQ==\"}]}", /* count below kvs */
         "{" HDR ",\"count\":\"1e3\"}",
         "{" HDR ",\"more\":\"yes\"}",
     };
@@ -535,10 +536,9 @@ test_classify(void)
                              "\"etcdserver: key is not provided\",\"code\":3}",
                              &u, &e),
                  LTD_E_USAGE);
-    CHECK_EQ_INT(classify_of(400,
-                             "{\"error\":\"illegal base64 data at input byte 0\",\"code\":3}", &u,
-                             &e),
-                 LTD_E_USAGE);
+    CHECK_EQ_INT(
+        classify_of(400, "{\"error\":\"illegal base64 data at input byte 0\",\"code\":3}", &u, &e),
+        LTD_E_USAGE);
     CHECK_EQ_STR(e.message, "illegal base64 data at input byte 0");
     CHECK_EQ_INT(classify_of(404, "404 page not found\n", &u, &e), LTD_E_IO);
     CHECK(!u);
@@ -602,13 +602,12 @@ static bool
 transcript_ok(struct rec *r)
 {
     return r->n == 4 && r->n_put == 3 && r->n_progress == 1 && r->ev[0].kind == ETCD_WATCH_PUT &&
-           strcmp(r->ev[0].key, "/a/1") == 0 && r->ev[0].value_len == 0 &&
-           r->ev[0].mod_rev == 3 && r->ev[1].kind == ETCD_WATCH_PUT &&
-           strcmp(r->ev[1].key, "/a/2") == 0 && strcmp(r->ev[1].value, "two") == 0 &&
-           r->ev[1].create_rev == 4 && r->ev[2].kind == ETCD_WATCH_PROGRESS &&
-           r->ev[2].rev == 6 && r->ev[3].kind == ETCD_WATCH_PUT &&
-           strcmp(r->ev[3].key, "/a/3") == 0 && strcmp(r->ev[3].value, "three") == 0 &&
-           r->ev[3].mod_rev == 7;
+           strcmp(r->ev[0].key, "/a/1") == 0 && r->ev[0].value_len == 0 && r->ev[0].mod_rev == 3 &&
+           r->ev[1].kind == ETCD_WATCH_PUT && strcmp(r->ev[1].key, "/a/2") == 0 &&
+           strcmp(r->ev[1].value, "two") == 0 && r->ev[1].create_rev == 4 &&
+           r->ev[2].kind == ETCD_WATCH_PROGRESS && r->ev[2].rev == 6 &&
+           r->ev[3].kind == ETCD_WATCH_PUT && strcmp(r->ev[3].key, "/a/3") == 0 &&
+           strcmp(r->ev[3].value, "three") == 0 && r->ev[3].mod_rev == 7;
 }
 
 static void
@@ -836,8 +835,8 @@ test_watch_errors(void)
     rec_release(&r);
 }
 
-#define EV(rev, key)                                                                           \
-    "{\"kv\":{\"key\":\"" key "\",\"create_revision\":\"" rev "\",\"mod_revision\":\"" rev      \
+#define EV(rev, key)                                                                               \
+    "{\"kv\":{\"key\":\"" key "\",\"create_revision\":\"" rev "\",\"mod_revision\":\"" rev         \
     "\",\"version\":\"1\",\"value\":\"dg==\"}}"
 
 static void
@@ -850,14 +849,16 @@ test_watch_resume(void)
     CHECK_EQ_INT(watch_state_reconnect(&st), 3);
     /* Revision 5 holds three keys (one txn); a fragment brings two of them,
      * then the stream is cut. */
-    CHECK(feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"5\"},\"events\":[" EV("3", "YQ==")
-                        "]}}\n{\"result\":{\"header\":{\"revision\":\"5\"},\"fragment\":true,"
-                        "\"events\":[" EV("5", "Yg==") "," EV("5", "Yw==") "]}}\n"));
+    CHECK(feed_str(
+        &st, "{\"result\":{\"header\":{\"revision\":\"5\"},\"events\":[" EV(
+                 "3", "YQ==") "]}}\n{\"result\":{\"header\":{\"revision\":\"5\"},\"fragment\":true,"
+                              "\"events\":[" EV("5", "Yg==") "," EV("5", "Yw==") "]}}\n"));
     CHECK_EQ_INT(r.n_put, 3);
     /* Resume at 5 itself, skipping the two handled events. */
     CHECK_EQ_INT(watch_state_reconnect(&st), 5);
-    CHECK(feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[" EV("5", "Yg==")
-                        "," EV("5", "Yw==") "," EV("5", "ZA==") "," EV("6", "ZQ==") "]}}\n"));
+    CHECK(feed_str(
+        &st, "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[" EV("5", "Yg==") "," EV(
+                 "5", "Yw==") "," EV("5", "ZA==") "," EV("6", "ZQ==") "]}}\n"));
     CHECK_EQ_INT(r.n_put, 5);
     if (r.n_put == 5) {
         CHECK_EQ_STR(r.ev[0].key, "a");
@@ -870,8 +871,8 @@ test_watch_resume(void)
     }
     /* Complete now: resume after 6; a replay of 6 is skipped. */
     CHECK_EQ_INT(watch_state_reconnect(&st), 7);
-    CHECK(feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":[" EV("6", "ZQ==")
-                        "," EV("7", "Zg==") "]}}\n"));
+    CHECK(feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":[" EV(
+                            "6", "ZQ==") "," EV("7", "Zg==") "]}}\n"));
     CHECK_EQ_INT(r.n_put, 6);
     watch_state_release(&st);
     rec_release(&r);
@@ -891,8 +892,8 @@ test_watch_resume(void)
     r.stop_after_puts = 1;
     watch_state_init(&st, rec_cb, &r, 1 << 20, 1);
     watch_state_reconnect(&st);
-    CHECK(!feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[" EV("5", "Yg==")
-                         "," EV("6", "Yw==") "]}}\n"));
+    CHECK(!feed_str(&st, "{\"result\":{\"header\":{\"revision\":\"6\"},\"events\":[" EV(
+                             "5", "Yg==") "," EV("6", "Yw==") "]}}\n"));
     CHECK(st.terminal);
     CHECK_EQ_INT(r.n_put, 1);
     watch_state_release(&st);
@@ -923,8 +924,8 @@ test_client_args(void)
     struct etcd_config cfg;
     struct etcd_client *c;
     etcd_config_init(&cfg);
-    static const char *const bad[] = {"", " , ", "127.0.0.1:2379", "ftp://x", "http://",
-                                      "http://a,,http://b,ftp://c"};
+    static const char *const bad[] = {"",        " , ",     "127.0.0.1:2379",
+                                      "ftp://x", "http://", "http://a,,http://b,ftp://c"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         cfg.endpoints = bad[i];
         CHECK_EQ_INT(etcd_client_new(&cfg, &c, NULL), LTD_E_USAGE);
@@ -958,8 +959,7 @@ test_client_args(void)
     CHECK_EQ_INT(rev, 0);
     char *big = xcalloc(1, etcd_request_bytes_max);
     ltd_errbuf_clear(&eb);
-    CHECK_EQ_INT(etcd_put(c, "k", 1, big, etcd_request_bytes_max - 10, NULL, &eb),
-                 LTD_E_TOO_LARGE);
+    CHECK_EQ_INT(etcd_put(c, "k", 1, big, etcd_request_bytes_max - 10, NULL, &eb), LTD_E_TOO_LARGE);
     CHECK(strstr(eb.msg, "request_bytes_max") != NULL);
     CHECK_EQ_INT(etcd_append(c, "p", 1, "k", 1, big, etcd_request_bytes_max - 60, &a, NULL),
                  LTD_E_TOO_LARGE);
@@ -1132,8 +1132,11 @@ live_range_paging(void)
         snprintf(v, sizeof v, "v%ld", i);
         CHECK_EQ_INT(etcd_put(c, k, strlen(k), v, strlen(v), NULL, NULL), LTD_OK);
     }
-    struct etcd_range_req req = {.key = pfx, .key_len = strlen(pfx), .range_end = end,
-                                 .range_end_len = end_len, .limit = 10};
+    struct etcd_range_req req = {.key = pfx,
+                                 .key_len = strlen(pfx),
+                                 .range_end = end,
+                                 .range_end_len = end_len,
+                                 .limit = 10};
     struct etcd_range_result r;
     CHECK_EQ_INT(etcd_range(c, &req, &r, NULL), LTD_OK);
     CHECK_EQ_INT(r.kvs_len, 10);
@@ -1205,8 +1208,8 @@ live_range_paging(void)
 }
 
 static enum etcd_append_outcome
-append_k(struct etcd_client *c, const char *sub, long k, const char *val, size_t vlen,
-         int64_t *rev, enum ltd_err *rc_out)
+append_k(struct etcd_client *c, const char *sub, long k, const char *val, size_t vlen, int64_t *rev,
+         enum ltd_err *rc_out)
 {
     char key[160], prev[160];
     struct etcd_append_result a;
@@ -1214,8 +1217,8 @@ append_k(struct etcd_client *c, const char *sub, long k, const char *val, size_t
     lkey(key, sizeof key, sub, k);
     lkey(prev, sizeof prev, sub, k - 1);
     ltd_errbuf_clear(&eb);
-    enum ltd_err rc = etcd_append(c, k > 1 ? prev : NULL, strlen(prev), key, strlen(key), val,
-                                  vlen, &a, &eb);
+    enum ltd_err rc =
+        etcd_append(c, k > 1 ? prev : NULL, strlen(prev), key, strlen(key), val, vlen, &a, &eb);
     if (rc_out)
         *rc_out = rc;
     if (rev)
@@ -1250,13 +1253,55 @@ live_append(void)
     char pfx[160];
     uint8_t end[160];
     snprintf(pfx, sizeof pfx, "%sapp/", live_prefix);
-    struct etcd_range_req req = {.key = pfx, .key_len = strlen(pfx), .range_end = end,
-                                 .flags = ETCD_RANGE_COUNT_ONLY};
+    struct etcd_range_req req = {
+        .key = pfx, .key_len = strlen(pfx), .range_end = end, .flags = ETCD_RANGE_COUNT_ONLY};
     req.range_end_len = etcd_prefix_end(pfx, strlen(pfx), end);
     struct etcd_range_result res;
     CHECK_EQ_INT(etcd_range(c, &req, &res, NULL), LTD_OK);
     CHECK_EQ_INT(res.count, 3);
     etcd_range_result_release(&res);
+    etcd_client_free(c);
+}
+
+/* One shared client, several threads appending to their own sub-logs. */
+struct conc_arg {
+    struct etcd_client *c;
+    char sub[16];
+    int ok;
+};
+
+static void *
+conc_main(void *arg)
+{
+    struct conc_arg *a = arg;
+    for (long k = 1; k <= 25; k++) {
+        char val[48];
+        snprintf(val, sizeof val, "%s-%ld", a->sub, k);
+        if (append_k(a->c, a->sub, k, val, strlen(val), NULL, NULL) == ETCD_APPEND_APPENDED)
+            a->ok++;
+    }
+    return NULL;
+}
+
+static void
+live_concurrent(void)
+{
+    struct etcd_client *c = client_for(live_eps, 10000);
+    if (c == NULL)
+        return;
+    struct conc_arg args[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct conc_arg){.c = c};
+        snprintf(args[i].sub, sizeof args[i].sub, "conc%d", i);
+        CHECK_EQ_INT(pthread_create(&t[i], NULL, conc_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(args[i].ok, 25);
+    }
+    CHECK(c->n_idle >= 1);
+    CHECK(c->n_idle <= 4);
     etcd_client_free(c);
 }
 
@@ -1276,8 +1321,8 @@ rec_log_ok(struct rec *r, const char *sub, long n)
         lkey(k, sizeof k, sub, next);
         if (strcmp(r->ev[i].key, k) != 0 || r->ev[i].mod_rev <= last) {
             if (ok)
-                fprintf(stderr, "  watch order: event %zu key %s rev %lld, want %s after %lld\n",
-                        i, r->ev[i].key, (long long)r->ev[i].mod_rev, k, (long long)last);
+                fprintf(stderr, "  watch order: event %zu key %s rev %lld, want %s after %lld\n", i,
+                        r->ev[i].key, (long long)r->ev[i].mod_rev, k, (long long)last);
             ok = false;
         }
         last = r->ev[i].mod_rev;
@@ -1323,9 +1368,9 @@ live_watch(void)
         rec_release(&r);
         rec_init(&r);
         start = first;
-        CHECK_EQ_INT(etcd_watch_start(c, pfx, strlen(pfx), end, end_len, start, rec_cb, &r, &w,
-                                      NULL),
-                     LTD_OK);
+        CHECK_EQ_INT(
+            etcd_watch_start(c, pfx, strlen(pfx), end, end_len, start, rec_cb, &r, &w, NULL),
+            LTD_OK);
     }
     CHECK(rec_wait(&r, &r.n_put, 20, 5000));
     for (long k = 21; k <= 40; k++)
@@ -1363,9 +1408,9 @@ live_watch(void)
     struct etcd_client *c2 = NULL;
     CHECK_EQ_INT(etcd_client_new(&cfg, &c2, NULL), LTD_OK);
     if (c2 != NULL) {
-        CHECK_EQ_INT(etcd_watch_start(c2, pfx, strlen(pfx), end, end_len, start, rec_cb, &r, &w,
-                                      NULL),
-                     LTD_OK);
+        CHECK_EQ_INT(
+            etcd_watch_start(c2, pfx, strlen(pfx), end, end_len, start, rec_cb, &r, &w, NULL),
+            LTD_OK);
         CHECK(rec_wait(&r, &r.n_put, 44, 10000));
         etcd_watch_stop(w);
         CHECK_EQ_INT(r.n_failed, 0);
@@ -1388,8 +1433,7 @@ live_watch(void)
         snprintf(qk, sizeof qk, "%squiet/", live_prefix);
         uint8_t qend[160];
         size_t qend_len = etcd_prefix_end(qk, strlen(qk), qend);
-        CHECK_EQ_INT(etcd_watch_start(c2, qk, strlen(qk), qend, qend_len, 0, rec_cb, &r, &w,
-                                      NULL),
+        CHECK_EQ_INT(etcd_watch_start(c2, qk, strlen(qk), qend, qend_len, 0, rec_cb, &r, &w, NULL),
                      LTD_OK);
         CHECK(rec_wait_flag(&r, &r.saw_silent, 3000));
         for (long k = 1; k <= 3; k++)
@@ -1419,6 +1463,22 @@ append_until_known(struct etcd_client *c, const char *sub, long k, int *unknowns
         sleep_ms(100);
     }
     return ETCD_APPEND_UNKNOWN;
+}
+
+/* kill -9 of one member from another thread, while appends are in flight. */
+struct killer {
+    pthread_t t;
+    int member; /* 1..3 */
+    int rc;
+};
+
+static void *
+killer_main(void *arg)
+{
+    struct killer *k = arg;
+    sleep_ms(30);
+    k->rc = ctl("kill1", k->member);
+    return NULL;
 }
 
 /* Index of the endpoint whose member is the leader, or -1. */
@@ -1453,22 +1513,32 @@ live_failures(void)
     struct etcd_watch *w = NULL;
     struct etcd_status st;
     CHECK_EQ_INT(etcd_status(c, ETCD_ENDPOINT_ANY, &st, NULL), LTD_OK);
-    CHECK_EQ_INT(etcd_watch_start(c, pfx, strlen(pfx), end, end_len, st.revision + 1, rec_cb, &r,
-                                  &w, NULL),
-                 LTD_OK);
+    CHECK_EQ_INT(
+        etcd_watch_start(c, pfx, strlen(pfx), end, end_len, st.revision + 1, rec_cb, &r, &w, NULL),
+        LTD_OK);
     /* 1. kill -9 the leader in the middle of appends: they continue. */
     int lead = leader_endpoint(c);
     CHECK(lead >= 0);
+    /* Send the appends to the leader itself (white-box), so that the kill
+     * cuts requests in flight rather than only forwarded ones. */
+    if (lead >= 0)
+        atomic_store(&c->preferred, (size_t)lead);
     int unknowns = 0, bad = 0;
     long k = 1;
     uint64_t t0 = ltd_mono_ns();
+    struct killer kl = {.member = lead + 1, .rc = -1};
+    bool killing = false;
     for (; k <= 60; k++) {
         if (k == 21 && lead >= 0)
-            CHECK_EQ_INT(ctl("kill1", lead + 1), 0);
+            killing = pthread_create(&kl.t, NULL, killer_main, &kl) == 0;
         enum etcd_append_outcome o = append_until_known(c, "fail", k, &unknowns);
         if (o != ETCD_APPEND_APPENDED && o != ETCD_APPEND_EXISTS_SAME)
             bad++;
     }
+    if (killing)
+        pthread_join(kl.t, NULL);
+    CHECK(killing);
+    CHECK_EQ_INT(kl.rc, 0);
     CHECK_EQ_INT(bad, 0);
     printf("  leader kill: 60 appends in %.1f s, %d unknown outcomes retried\n",
            (double)(ltd_mono_ns() - t0) / 1e9, unknowns);
@@ -1547,9 +1617,9 @@ live_compaction(void)
     struct rec rc;
     rec_init(&rc);
     struct etcd_watch *w = NULL;
-    CHECK_EQ_INT(etcd_watch_start(c, live_prefix, strlen(live_prefix), "\0", 1, 1, rec_cb, &rc, &w,
-                                  NULL),
-                 LTD_OK);
+    CHECK_EQ_INT(
+        etcd_watch_start(c, live_prefix, strlen(live_prefix), "\0", 1, 1, rec_cb, &rc, &w, NULL),
+        LTD_OK);
     CHECK(rec_wait(&rc, &rc.n_compacted, 1, 5000));
     sleep_ms(200);
     etcd_watch_stop(w);
@@ -1594,6 +1664,7 @@ main(void)
     RUN(live_basic);
     RUN(live_range_paging);
     RUN(live_append);
+    RUN(live_concurrent);
     RUN(live_watch);
     if (live_ctl != NULL && *live_ctl != 0)
         RUN(live_failures);

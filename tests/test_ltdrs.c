@@ -340,6 +340,10 @@ test_departments(void)
     EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Sports\","
                                        "\"contact\":\"x\"}"),
            LTD_E_L_KEY_BOUND);
+    /* the admin's key cannot become a department or a student */
+    EXPECT(create(&admin, NULL, 1, NULL, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Admin club\","
+                                          "\"contact\":\"x\"}"),
+           LTD_E_L_KEY_BOUND);
     EXPECT(create(&dept2, NULL, 1, dept2_id, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"体育部\","
                                              "\"contact\":\"sport@example.edu\"}"),
            LTD_OK);

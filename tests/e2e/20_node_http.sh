@@ -630,7 +630,7 @@ alive "path traversal"
 mk tx create --key a.key --asset '{"name":"replay target"}' --out r.json
 R=$(jget r.json t.id)
 for i in $(seq 20); do
-  curl -s -m 30 -o "$T/rp$i" -w '%{http_code}' -H 'Content-Type: application/json' \
+  curl -s -m 30 -o "$T/rp$i" -w '%{http_code}\n' -H 'Content-Type: application/json' \
     -X POST --data-binary @r.json "$U/api/v1/transactions?mode=commit" >"$T/rc$i" &
 done
 wait
@@ -657,7 +657,7 @@ for i in $(seq 20); do
   mk tx transfer --input c2.json:0 --to "$PKB" --metadata "{\"racer\":$i}" --key a.key --out "ds$i.json"
 done
 for i in $(seq 20); do
-  curl -s -m 30 -o "$T/dp$i" -w '%{http_code}' -H 'Content-Type: application/json' \
+  curl -s -m 30 -o "$T/dp$i" -w '%{http_code}\n' -H 'Content-Type: application/json' \
     -X POST --data-binary @"ds$i.json" "$U/api/v1/transactions?mode=commit" >"$T/dc$i" &
 done
 wait
