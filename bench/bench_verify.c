@@ -36,8 +36,8 @@
 #include <time.h>
 
 enum {
-    bench_txs = 20000,  /* distinct transactions */
-    bench_reps = 3,     /* repetitions per figure; the median is reported */
+    bench_txs = 20000, /* distinct transactions */
+    bench_reps = 3,    /* repetitions per figure; the median is reported */
     bench_threads_max = 2,
     bench_check_every = 64, /* operations between clock reads */
 };
@@ -92,10 +92,10 @@ struct item {
     size_t len;
     struct ltd_pubkey pk; /* the signer, for (a) */
     struct ltd_sig sig;
-    struct ltd_hash msg;   /* the 32-byte signing message */
-    struct arena arena;    /* pre-parsed tx for the stage figures */
+    struct ltd_hash msg; /* the 32-byte signing message */
+    struct arena arena;  /* pre-parsed tx for the stage figures */
     struct tx tx;
-    struct buf canon;      /* scratch for the canonical-write stage */
+    struct buf canon; /* scratch for the canonical-write stage */
 };
 
 static struct item *items;
@@ -453,8 +453,8 @@ main(int argc, char **argv)
     const char *only = argc > 2 ? argv[2] : NULL;
     if (argc > 1)
         env = argv[1];
-    if (env && atof(env) > 0)
-        bench_seconds = atof(env);
+    if (env && strtod(env, NULL) > 0)
+        bench_seconds = strtod(env, NULL);
     codec_init();
     double t0 = now_s();
     build_all();
@@ -476,18 +476,21 @@ main(int argc, char **argv)
         {"stage_sha3_1k", "(c) SHA3-256 of the body only", op_sha3, 1, 0, 0, 0, 0},
         {"stage_id", "(c) id only (canonical+SHA3)", op_id, 1, 0, 0, 0, 0},
         {"stage_sigmsg", "(c) signing message (canonical+SHA3)", op_sigmsg, 1, 0, 0, 0, 0},
-        {"stage_fulfillment", "(c) base64url+DER fulfillment decode", op_fulfillment_decode, 1,
-         0, 0, 0, 0},
-        {"stage_verify_create", "(c) tx_verify_create only (msg+ed25519)", op_verify_create, 1,
-         0, 0, 0, 0},
+        {"stage_fulfillment", "(c) base64url+DER fulfillment decode", op_fulfillment_decode, 1, 0,
+         0, 0, 0},
+        {"stage_verify_create", "(c) tx_verify_create only (msg+ed25519)", op_verify_create, 1, 0,
+         0, 0, 0},
         {"stage_strict", "(c) tx_check_strict only", op_strict, 1, 0, 0, 0, 0},
         {"raw_verify_2t", "(a) raw ed25519 verify, 2 threads", op_raw_verify, 2, 0, 0, 0, 0},
         {"full_verify_2t", "(b) whole verification, 2 threads", op_full, 2, 0, 0, 0, 0},
     };
-    if (only) { /* profiling aid: one figure, no summary */
+    if (only) { /* some figures only (profiling, paired runs in bench.sh) */
         for (size_t k = 0; k < ARRAY_LEN(figs); k++)
-            if (strstr(figs[k].key, only))
+            if (strstr(figs[k].key, only)) {
                 measure(&figs[k]);
+                printf("BENCH %s=%.0f\nBENCH %s_cpu_us=%.2f\n", figs[k].key, figs[k].med,
+                       figs[k].key, figs[k].cpu_us);
+            }
         return 0;
     }
     double r1, r1c, r2, r2c;
@@ -495,8 +498,8 @@ main(int argc, char **argv)
     for (size_t k = 2; k < 11; k++)
         measure(&figs[k]);
     measure_pair(&figs[11], &figs[12], &r2, &r2c);
-    printf("  ratio (b)/(a), 1 thread:  %.3f   goal: >= 0.75  %s   (by CPU time: %.3f %s)\n",
-           r1, r1 >= 0.75 ? "MET" : "MISSED", r1c, r1c >= 0.75 ? "MET" : "MISSED");
+    printf("  ratio (b)/(a), 1 thread:  %.3f   goal: >= 0.75  %s   (by CPU time: %.3f %s)\n", r1,
+           r1 >= 0.75 ? "MET" : "MISSED", r1c, r1c >= 0.75 ? "MET" : "MISSED");
     printf("  ratio (b)/(a), 2 threads: %.3f   (by CPU time: %.3f)\n", r2, r2c);
     printf("  (ratios: median of interleaved pairs a,b,a,b,a,b)\n");
     for (size_t k = 0; k < ARRAY_LEN(figs); k++)

@@ -6,9 +6,12 @@
  *   loadgen --url http://127.0.0.1:9984 --n 100000 --conc 128 --mode commit
  *           [--rate R] [--mix 0.2] [--workload-file F] [--keys K] [--seed S]
  *           [--asset-bytes 700] [--gap 10000] [--io-threads 1] [--tag NAME]
+ *           [--requests R] [--progress SECONDS]
  *   modes: async | sync | commit   POST /api/v1/transactions?mode=...
- *          outputs                 GET /api/v1/outputs?public_key=<random known key>
+ *          outputs                 R (default N) x GET /api/v1/outputs?public_key=K,
+ *                                  K a random key of the N-transaction workload
  *          gen                     only make (or check) the workload file
+ *   Exit status 1 if any request failed (counts by status are printed).
  *
  * Workload: N transactions signed before any clock starts: CREATEs with
  * about --asset-bytes of asset data, one input, one output; with --mix f a
@@ -18,7 +21,8 @@
  * (key k = SHA-512 expansion of splitmix64(seed, k)); signing uses all
  * CPUs and the result is cached in a file (default
  * /tmp/ltdrs-wl-n<N>-k<K>-m<ppm>-a<bytes>-g<gap>-s<seed>.bin) that later
- * runs reuse; a cached file with more transactions is used as a prefix.
+ * runs reuse; a file given with --workload-file that holds more
+ * transactions (same other parameters) is used as a prefix.
  *
  * Sending: --conc connections spread over --io-threads epoll threads, each
  * connection one request at a time (HTTP/1.1 keep-alive, no pipelining).
@@ -91,9 +95,9 @@ static struct {
     uint64_t requests; /* outputs mode: GETs to send (default n) */
     unsigned conc;
     enum mode mode;
-    double rate;      /* 0 = closed loop */
-    double mix;       /* transfer fraction */
-    uint64_t keys;    /* 0 = n */
+    double rate;   /* 0 = closed loop */
+    double mix;    /* transfer fraction */
+    uint64_t keys; /* 0 = n */
     uint64_t seed;
     unsigned asset_bytes;
     uint64_t gap;
@@ -106,8 +110,7 @@ static struct {
 
 static const char *const mode_names[] = {"async", "sync", "commit", "outputs", "gen"};
 
-static _Noreturn void
-die(const char *fmt, ...) LTD_PRINTF(1, 2);
+static _Noreturn void die(const char *fmt, ...) LTD_PRINTF(1, 2);
 
 static void
 die(const char *fmt, ...)
@@ -208,9 +211,9 @@ parse_args(int argc, char **argv)
         else if (strcmp(a, "--conc") == 0)
             opt.conc = (unsigned)num_arg("conc", v);
         else if (strcmp(a, "--rate") == 0)
-            opt.rate = atof(v);
+            opt.rate = strtod(v, NULL);
         else if (strcmp(a, "--mix") == 0)
-            opt.mix = atof(v);
+            opt.mix = strtod(v, NULL);
         else if (strcmp(a, "--keys") == 0)
             opt.keys = num_arg("keys", v);
         else if (strcmp(a, "--seed") == 0)
@@ -228,7 +231,7 @@ parse_args(int argc, char **argv)
         else if (strcmp(a, "--tag") == 0)
             opt.tag = v;
         else if (strcmp(a, "--progress") == 0)
-            opt.progress = atof(v);
+            opt.progress = strtod(v, NULL);
         else if (strcmp(a, "--mode") == 0) {
             size_t k;
             for (k = 0; k < ARRAY_LEN(mode_names); k++)
@@ -269,7 +272,7 @@ struct wl_header {
 struct wl_tx {
     const char *body;
     uint32_t len;
-    uint8_t op;    /* TX_CREATE / TX_TRANSFER */
+    uint8_t op; /* TX_CREATE / TX_TRANSFER */
     char id[65];
 };
 
@@ -285,9 +288,9 @@ static struct {
     char *blob;             /* bodies, owned */
     /* generation only */
     struct keypair *kp;
-    int64_t *spends;       /* position of the CREATE a TRANSFER spends; -1 for CREATE */
-    uint64_t *owner;       /* key index of the output owner */
-    struct buf *bodies;    /* per transaction */
+    int64_t *spends;    /* position of the CREATE a TRANSFER spends; -1 for CREATE */
+    uint64_t *owner;    /* key index of the output owner */
+    struct buf *bodies; /* per transaction */
 } wl;
 
 static uint64_t
@@ -320,23 +323,26 @@ static struct cjson *
 make_asset(struct arena *a, uint64_t i, uint64_t r, unsigned target)
 {
     char text[8192];
-    int n = snprintf(
-        text, sizeof text,
-        "{\"kind\":\"lecture-record\",\"serial\":%llu,\"activity\":{\"name\":\"%s #%llu\","
-        "\"venue\":\"%s\",\"start\":\"2024-%02u-%02uT14:00:00+08:00\","
-        "\"end\":\"2024-%02u-%02uT16:00:00+08:00\",\"category\":\"lecture\","
-        "\"tickets\":%u},\"organizer\":{\"department\":\"学习部\",\"contact\":\"dept%llu@"
-        "example.edu.cn\"},\"tags\":[\"综测\",\"lecture\",\"t%llu\"],\"description\":\"",
-        (unsigned long long)i, topics[r % 5], (unsigned long long)(r % 1000), venues[(r >> 8) % 5],
-        (unsigned)(1 + (r >> 16) % 12), (unsigned)(1 + (r >> 20) % 28),
-        (unsigned)(1 + (r >> 16) % 12), (unsigned)(1 + (r >> 20) % 28),
-        (unsigned)(20 + (r >> 24) % 300), (unsigned long long)((r >> 32) % 97),
-        (unsigned long long)(i % 13));
+    int n =
+        snprintf(text, sizeof text,
+                 "{\"kind\":\"lecture-record\",\"serial\":%llu,\"activity\":{\"name\":\"%s #%llu\","
+                 "\"venue\":\"%s\",\"start\":\"2024-%02u-%02uT14:00:00+08:00\","
+                 "\"end\":\"2024-%02u-%02uT16:00:00+08:00\",\"category\":\"lecture\","
+                 "\"tickets\":%u},\"organizer\":{\"department\":\"学习部\",\"contact\":\"dept%llu@"
+                 "example.edu.cn\"},\"tags\":[\"综测\",\"lecture\",\"t%llu\"],\"description\":\"",
+                 (unsigned long long)i, topics[r % 5], (unsigned long long)(r % 1000),
+                 venues[(r >> 8) % 5], (unsigned)(1 + (r >> 16) % 12),
+                 (unsigned)(1 + (r >> 20) % 28), (unsigned)(1 + (r >> 16) % 12),
+                 (unsigned)(1 + (r >> 20) % 28), (unsigned)(20 + (r >> 24) % 300),
+                 (unsigned long long)((r >> 32) % 97), (unsigned long long)(i % 13));
     LTD_ASSERT(n > 0 && (size_t)n < sizeof text);
     size_t len = (size_t)n;
-    static const char *const words[] = {"本次讲座面向全校学生开放，", "签到后发放讲座票。",
-                                        "Seats are limited; ", "please arrive early. ",
-                                        "The speaker will take questions. ", "欢迎参加！"};
+    static const char *const words[] = {"本次讲座面向全校学生开放，",
+                                        "签到后发放讲座票。",
+                                        "Seats are limited; ",
+                                        "please arrive early. ",
+                                        "The speaker will take questions. ",
+                                        "欢迎参加！"};
     uint64_t s = r;
     size_t want = target > len + 40 ? target - 40 : len;
     while (len < want && len + 64 < sizeof text) {
@@ -357,8 +363,7 @@ make_asset(struct arena *a, uint64_t i, uint64_t r, unsigned target)
  * expanded secret key is kept, so one scalar multiplication per
  * signature), sets the fulfillment and the id. */
 static void
-sign_single(struct arena *a, struct tx *t, const struct keypair *kp,
-            const struct cc_details *owner)
+sign_single(struct arena *a, struct tx *t, const struct keypair *kp, const struct cc_details *owner)
 {
     struct ltd_hash msg;
     tx_signing_messages(t, &msg);
@@ -607,8 +612,8 @@ wl_load(const char *path)
     if (f == NULL)
         return false;
     struct wl_header h;
-    bool ok = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, wl_magic, 8) == 0 &&
-              h.n >= opt.n && h.keys == opt.keys && h.seed == opt.seed && h.gap == opt.gap &&
+    bool ok = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, wl_magic, 8) == 0 && h.n >= opt.n &&
+              h.keys == opt.keys && h.seed == opt.seed && h.gap == opt.gap &&
               h.mix_ppm == (uint32_t)lround(opt.mix * 1e6) && h.asset_bytes == opt.asset_bytes;
     if (!ok) {
         fclose(f);
@@ -711,7 +716,7 @@ parse_response(const char *p, size_t n, struct resp *r)
     size_t hlen = (size_t)(end - p) + 4;
     if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0)
         return -1;
-    r->status = atoi(p + 9);
+    r->status = (int)strtol(p + 9, NULL, 10);
     r->close = p[7] == '0';
     long clen = -1;
     bool chunked = false;
@@ -824,8 +829,8 @@ enum cstate { C_IDLE, C_BUSY, C_DONE };
 struct conn {
     int fd;
     enum cstate state;
-    uint64_t idx;      /* request in flight */
-    double t_start;    /* latency origin: scheduled (open loop) or send time */
+    uint64_t idx;   /* request in flight */
+    double t_start; /* latency origin: scheduled (open loop) or send time */
     char hdr[lg_header_bytes];
     size_t hdr_len;
     const char *body;
@@ -860,7 +865,7 @@ static struct {
     atomic_uint_fast64_t answered; /* all threads, for --progress */
     atomic_bool finished;
     double t0;
-    double *lat;      /* seconds, per request; NAN if failed */
+    double *lat; /* seconds, per request; NAN if failed */
     struct iot *io;
     char mode_path[128];
 } run;
@@ -1176,8 +1181,8 @@ wait_committed(void)
                 if (st == 200)
                     break;
                 if (now_s() > deadline) {
-                    fprintf(stderr, "loadgen: %s not committed after %d s (last status %d)\n",
-                            path, lg_poll_timeout_s, st);
+                    fprintf(stderr, "loadgen: %s not committed after %d s (last status %d)\n", path,
+                            lg_poll_timeout_s, st);
                     if (fd >= 0)
                         close(fd);
                     return -1;
@@ -1319,8 +1324,8 @@ send_all(void)
     printf("  answered: %llu ok, %llu errors in %.2f s -> %.0f ok/s\n", (unsigned long long)ok,
            (unsigned long long)errs, wall, rate_done);
     if (opt.mode == M_ASYNC || opt.mode == M_SYNC)
-        printf("  all accepted committed after %.2f s -> %.0f committed tx/s\n",
-               t_commit - run.t0, rate_commit);
+        printf("  all accepted committed after %.2f s -> %.0f committed tx/s\n", t_commit - run.t0,
+               rate_commit);
     printf("  latency of ok requests (ms): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f"
            "  mean %.2f%s\n",
            1e3 * pct(run.lat, nl, 0.5), 1e3 * pct(run.lat, nl, 0.9), 1e3 * pct(run.lat, nl, 0.99),
@@ -1374,8 +1379,7 @@ main(int argc, char **argv)
         wl_default_path(path, sizeof path);
     if (!wl_load(path)) {
         if (opt.mode == M_OUTPUTS)
-            fprintf(stderr, "loadgen: no workload in '%s' to take keys from; generating\n",
-                    path);
+            fprintf(stderr, "loadgen: no workload in '%s' to take keys from; generating\n", path);
         wl_generate(path);
     }
     if (opt.mode == M_GEN) {

@@ -523,9 +523,12 @@ api_validators_get(void *app, struct http_req *req, struct http_resp *resp)
     struct api *api = app;
     struct buf b;
     buf_init(&b);
-    buf_adds(&b, "[{\"public_key\":{\"type\":\"ed25519-base64\",\"value\":\"");
-    codec_b64_encode(api->node_key.b, 32, &b);
-    buf_adds(&b, "\"},\"voting_power\":10}]");
+    /* a cluster lists every registered node; a lone node itself */
+    if (!node_validators_json(api->node, &b)) {
+        buf_adds(&b, "[{\"public_key\":{\"type\":\"ed25519-base64\",\"value\":\"");
+        codec_b64_encode(api->node_key.b, 32, &b);
+        buf_adds(&b, "\"},\"voting_power\":10}]");
+    }
     reply_buf(resp, 200, &b);
 }
 
@@ -543,12 +546,19 @@ head_json(struct api *api, struct buf *b, struct ltd_errbuf *eb, bool *ok)
     hex_encode(prev, h.prev_hash.b, 32);
     struct node_stats s;
     node_stats(api->node, &s);
+    buf_addf(b, "{\"chain_id\":\"%s\",", node_genesis(api->node)->chain_id);
+    /* cluster mode: this node, every node's signed head, divergences */
+    size_t mark = b->len;
+    buf_adds(b, "\"cluster\":");
+    if (node_cluster_json(api->node, b))
+        buf_addc(b, ',');
+    else
+        b->len = mark;
     buf_addf(b,
-             "{\"chain_id\":\"%s\",\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,"
+             "\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,"
              "\"prev_hash\":\"%s\",\"queue\":%llu,\"time_ms\":%llu,\"write_failed\":%s}",
-             node_genesis(api->node)->chain_id, hash, (unsigned long long)h.height, h.n_tx, prev,
-             (unsigned long long)s.queue_len, (unsigned long long)h.time_ms,
-             s.write_failed ? "true" : "false");
+             hash, (unsigned long long)h.height, h.n_tx, prev, (unsigned long long)s.queue_len,
+             (unsigned long long)h.time_ms, s.write_failed ? "true" : "false");
 }
 
 static void

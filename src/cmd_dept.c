@@ -473,6 +473,7 @@ struct dist {
     uint32_t n_tx;          /* distribution transactions committed */
     uint32_t processed;     /* of n_todo, for the progress display */
     uint32_t input_retries; /* of the current batch */
+    bool short_retried;     /* the current batch was short of tickets once */
     uint64_t last_line_ms;
     bool tty;
 };
@@ -585,16 +586,16 @@ out:
     return rc;
 }
 
-/* Asks the node about students [from, to); fills st[] and key[]. */
+/* Asks the node about the students idx[0..n); sets st[] and key[]. */
 static int
-classify_chunk(struct dist *x, uint32_t from, uint32_t to)
+classify_chunk(struct dist *x, const uint32_t *idx, uint32_t n)
 {
     struct dept *d = x->d;
     struct buf body;
     buf_init(&body);
     buf_addf(&body, "{\"activity\":\"%s\",\"sids\":[", x->app);
-    for (uint32_t i = from; i < to; i++)
-        buf_addf(&body, "%s\"%s\"", i > from ? "," : "", x->s.sid[i]); /* sids need no escapes */
+    for (uint32_t j = 0; j < n; j++) /* student numbers need no JSON escapes */
+        buf_addf(&body, "%s\"%s\"", j ? "," : "", x->s.sid[idx[j]]);
     buf_adds(&body, "]}");
     struct net_resp r;
     net_resp_init(&r);
@@ -610,7 +611,8 @@ classify_chunk(struct dist *x, uint32_t from, uint32_t to)
              root->type != CJSON_OBJECT)
         rc =
             cli_error(CLI_EXIT_NET, d->prog, "POST /ltdrs/api/v1/students/keys: unexpected answer");
-    for (uint32_t i = from; rc == CLI_EXIT_OK && i < to; i++) {
+    for (uint32_t j = 0; rc == CLI_EXIT_OK && j < n; j++) {
+        uint32_t i = idx[j];
         const struct cjson *e = cjson_get(root, x->s.sid[i]);
         const char *status = str_of(e, "status"), *key = str_of(e, "key");
         if (strcmp(status, "ok") == 0 &&
@@ -631,6 +633,26 @@ classify_chunk(struct dist *x, uint32_t from, uint32_t to)
     return rc;
 }
 
+/* Asks the node again about every student still waiting (ST_SEND): another
+ * run may have served some, a number may have been unbound. */
+static int
+reclassify(struct dist *x)
+{
+    uint32_t *idx = xcalloc(query_keys_sids_max, sizeof *idx);
+    uint32_t n = 0;
+    int rc = CLI_EXIT_OK;
+    for (uint32_t i = 0; i <= x->s.n && rc == CLI_EXIT_OK; i++) {
+        if (i < x->s.n && x->st[i] == ST_SEND)
+            idx[n++] = i;
+        if (n == query_keys_sids_max || (i == x->s.n && n > 0)) {
+            rc = classify_chunk(x, idx, n);
+            n = 0;
+        }
+    }
+    free(idx);
+    return rc;
+}
+
 static int
 classify(struct dist *x)
 {
@@ -638,12 +660,9 @@ classify(struct dist *x)
     x->key = xcalloc(x->s.n + 1, sizeof *x->key);
     x->why = xcalloc(x->s.n + 1, sizeof *x->why);
     x->todo = xcalloc(x->s.n + 1, sizeof *x->todo);
-    for (uint32_t from = 0; from < x->s.n; from += query_keys_sids_max) {
-        uint32_t to = from + query_keys_sids_max < x->s.n ? from + query_keys_sids_max : x->s.n;
-        int rc = classify_chunk(x, from, to);
-        if (rc)
-            return rc;
-    }
+    int rc = reclassify(x); /* every student starts as ST_SEND (0) */
+    if (rc)
+        return rc;
     for (uint32_t i = 0; i < x->s.n; i++)
         if (x->st[i] == ST_SEND)
             x->todo[x->n_todo++] = i;
@@ -730,10 +749,11 @@ progress(struct dist *x, bool last)
 /* ---- one batch ---- */
 
 /* B_STUDENT: refused because of one student (split the batch); B_INPUTS:
- * the spent outputs changed under us (refetch); B_REFUSED: refused for a
+ * the spent outputs changed under us (refetch); B_SHORT: fewer tickets
+ * left than students (another run took them: refetch); B_REFUSED: refused for a
  * reason that concerns every batch (stop, exit 1); B_FATAL: no usable
  * answer (stop, exit 4). */
-enum batch_result { B_OK, B_STUDENT, B_INPUTS, B_REFUSED, B_FATAL };
+enum batch_result { B_OK, B_STUDENT, B_INPUTS, B_SHORT, B_REFUSED, B_FATAL };
 
 static bool
 student_rule(const char *rule)
@@ -757,12 +777,11 @@ pick_inputs(const struct dist *x, uint32_t k, uint64_t *sum)
     return n;
 }
 
-/* Builds and signs the distribution of students todo[lo, hi). */
+/* Builds and signs the distribution of the k students sel[]. */
 static enum ltd_err
-build_batch(struct dist *x, struct arena *a, uint32_t lo, uint32_t hi, uint32_t n_in, uint64_t sum,
-            struct tx *t, struct ltd_errbuf *eb)
+build_batch(struct dist *x, struct arena *a, const uint32_t *sel, uint32_t k, uint32_t n_in,
+            uint64_t sum, struct tx *t, struct ltd_errbuf *eb)
 {
-    uint32_t k = hi - lo;
     struct tx_new_input *ins = arena_alloc(a, sizeof *ins * n_in);
     const struct cc_details **spent =
         arena_alloc(a, n_in * sizeof *spent); /* NOLINT(bugprone-sizeof-expression): pointers */
@@ -777,7 +796,7 @@ build_batch(struct dist *x, struct arena *a, uint32_t lo, uint32_t hi, uint32_t 
     struct cjson *meta = record(a, "distribution");
     struct cjson *list = cjson_new_array(a);
     for (uint32_t j = 0; j < k; j++) {
-        uint32_t i = x->todo[lo + j];
+        uint32_t i = sel[j];
         struct cc_details *subs[2] = {cc_details_ed25519(a, &x->key[i]), dept}; /* copied */
         outs[j].details = cc_details_threshold(a, 2, 2, subs);
         outs[j].amount = 1;
@@ -833,35 +852,43 @@ committed_anyway(struct dist *x, const char *id)
     return ok;
 }
 
-/* Sends todo[lo, hi); *msg gets the refusal for B_STUDENT / B_FATAL and
- * rule (64 bytes) the rule the node named, if any. */
+/* Sends the students of todo[lo, hi) still waiting (none: B_OK); *msg
+ * gets the refusal and rule (64 bytes) the rule the node named, if any. */
 static enum batch_result
 send_batch(struct dist *x, uint32_t lo, uint32_t hi, struct buf *msg, char rule[64])
 {
-    uint32_t k = hi - lo;
+    struct arena a;
+    arena_init(&a);
+    uint32_t *sel = arena_alloc(&a, sizeof *sel * (hi - lo));
+    uint32_t k = 0;
+    for (uint32_t j = lo; j < hi; j++)
+        if (x->st[x->todo[j]] == ST_SEND)
+            sel[k++] = x->todo[j];
     uint64_t sum = 0;
     uint32_t n_in = pick_inputs(x, k, &sum);
-    LTD_ASSERT(k >= 1);
+    rule[0] = 0;
+    if (k == 0) {
+        arena_release(&a);
+        return B_OK;
+    }
     if (sum < k) {
         buf_addf(msg, "the department holds only %llu ticket(s) of this activity now",
                  (unsigned long long)x->remaining);
-        return B_REFUSED;
+        arena_release(&a);
+        return B_SHORT;
     }
-    struct arena a;
-    arena_init(&a);
     struct tx t;
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
     struct net_resp r;
     net_resp_init(&r);
     enum batch_result res = B_OK;
-    if (build_batch(x, &a, lo, hi, n_in, sum, &t, &eb) != LTD_OK) {
+    if (build_batch(x, &a, sel, k, n_in, sum, &t, &eb) != LTD_OK) {
         buf_addf(msg, "building the transaction failed: %s", eb.msg);
         res = B_FATAL;
         goto out;
     }
     enum ltd_err e = cli_post_tx(x->d->n, &t, &r, &eb);
-    rule[0] = 0;
     if (e == LTD_OK || (r.status == 0 && committed_anyway(x, t.id_hex))) {
         spend_inputs(x, n_in, &t, k, sum);
         x->n_tx++;
@@ -905,6 +932,26 @@ retry_wait(uint32_t n)
     usleep(ms * 1000u);
 }
 
+/* After B_INPUTS or B_SHORT: waits, refetches the department's outputs
+ * and the waiting students' statuses, and says whether to try the batch
+ * again (bounded; B_SHORT once).  *rc gets a failed refetch's code. */
+static bool
+retry_batch(struct dist *x, enum batch_result res, int *rc)
+{
+    if (res != B_INPUTS && res != B_SHORT)
+        return false;
+    if (x->input_retries >= dist_input_retries_max || (res == B_SHORT && x->short_retried))
+        return false;
+    x->input_retries++;
+    x->short_retried = res == B_SHORT;
+    if (res == B_INPUTS)
+        retry_wait(x->input_retries);
+    *rc = load_outputs(x);
+    if (*rc == CLI_EXIT_OK)
+        *rc = reclassify(x);
+    return *rc == CLI_EXIT_OK;
+}
+
 /* Marks todo[lo, hi) failed with why. */
 static void
 fail_range(struct dist *x, uint32_t lo, uint32_t hi, const char *why)
@@ -944,17 +991,16 @@ send_all(struct dist *x, uint32_t batch)
         buf_reset(&msg);
         char rule[64] = "";
         enum batch_result res = send_batch(x, lo, hi, &msg, rule);
-        if (res == B_INPUTS && x->input_retries++ < dist_input_retries_max) {
-            retry_wait(x->input_retries);
-            if ((rc = load_outputs(x)) == CLI_EXIT_OK) {
-                top++; /* the same range again, with fresh outputs */
-                continue;
-            }
+        if (retry_batch(x, res, &rc)) {
+            top++; /* the same range again, with fresh outputs and statuses */
+            continue;
         }
         x->input_retries = 0;
+        x->short_retried = false;
         if (res == B_OK) {
             for (uint32_t j = lo; j < hi; j++)
-                x->st[x->todo[j]] = ST_DONE;
+                if (x->st[x->todo[j]] == ST_SEND)
+                    x->st[x->todo[j]] = ST_DONE;
         } else if (res == B_STUDENT && hi - lo > 1) {
             LTD_ASSERT(top + 2 <= cap);
             uint32_t mid = lo + (hi - lo) / 2;

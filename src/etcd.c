@@ -1308,6 +1308,9 @@ watch_write(char *p, size_t size, size_t nmemb, void *arg)
     w->last_data_ns = ltd_mono_ns();
     if (atomic_load(&w->stop) || !watch_feed(&w->st, p, n))
         return 0; /* ends the transfer */
+    /* The silence timer measures the server, not the callbacks: a consumer
+     * that blocks (back-pressure) must not make a live stream look dead. */
+    w->last_data_ns = ltd_mono_ns();
     return n;
 }
 

@@ -10,10 +10,14 @@
  * transaction and commits it synced.  Only then are commit-mode waiters and
  * listeners told.
  *
- * The log here is local (struct node_log, in memory).  Validation reads no
- * clock: the block time is a field chosen when the block is formed.
+ * The log here is local (struct node_log, in memory).  In cluster mode the
+ * two ends of the log are node_cluster.c's: submit hands the prechecked
+ * transaction to cluster_submit, and the applier takes its batches from
+ * cluster_take (one batch of the etcd log = one block, its time proposed by
+ * the batch) instead of the FIFO.  Validation reads no clock: the block time
+ * is a field chosen when the block is formed.
  */
-#include "node.h"
+#include "node_int.h"
 
 #include "codec.h"
 #include "rules.h"
@@ -28,60 +32,13 @@
 #include <time.h>
 
 enum {
-    node_listeners_max = 8,
     node_pending_slots_min = 1024,
     node_tick_ms = 50,
+    node_sync_wait_ms = 1500, /* cluster: precheck waits this long for the log to catch up */
 };
 
-struct entry {
-    struct entry *next;
-    struct arena arena; /* owns the parsed tx */
-    struct tx tx;
-    struct buf body;    /* canonical JSON */
-    bool verified;      /* signatures checked at submit */
-    node_done_fn done;  /* commit mode only */
-    void *arg;
-    uint64_t deadline_ms;
-    enum ltd_err result;
-    struct ltd_errbuf eb;
-    uint64_t height;
-};
-
-/* The local ordered log: a FIFO of entries. */
-struct node_log {
-    struct entry *head, *tail;
-    uint32_t len;
-};
-
-/* Set of ids waiting in the log or in the block being applied. */
-struct idset {
-    struct ltd_hash *slot;
-    uint8_t *used; /* 0 empty, 1 used, 2 deleted */
-    size_t cap, n, tomb;
-};
-
-struct listener {
-    node_listener_fn fn;
-    void *arg;
-};
-
-struct node {
-    struct node_config cfg;
-    struct store *st;
-    struct node_genesis genesis;
-    struct store_block head;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct node_log log;
-    struct idset pending;
-    bool stopping;
-    bool write_failed;
-    pthread_t applier;
-    struct listener listeners[node_listeners_max];
-    int n_listeners;
-    struct node_stats stats;
-    struct ltdrs_view domain; /* LTDRS rules over the store */
-};
+/* Meta row holding the cluster log position (node_cluster.c writes it). */
+#define NODE_META_CLUSTER_POS "cluster_pos"
 
 void
 node_config_defaults(struct node_config *cfg)
@@ -94,6 +51,9 @@ node_config_defaults(struct node_config *cfg)
     cfg->queue_max = 100000;
     cfg->commit_timeout_ms = 30000;
     cfg->cache_mib = 256;
+    cfg->batch_wait_ms = 5;
+    cfg->watch_liveness_ms = 30000;
+    cfg->decoders = 2;
 }
 
 /* ---------------------------------------------------------------- idset */
@@ -181,8 +141,8 @@ idset_release(struct idset *s)
 
 /* -------------------------------------------------------------- genesis */
 
-static void
-genesis_json(const struct node_genesis *g, struct buf *out)
+void
+node_genesis_text(const struct node_genesis *g, struct buf *out)
 {
     char admin[48];
     codec_b58_encode32(g->admin.b, admin);
@@ -192,27 +152,26 @@ genesis_json(const struct node_genesis *g, struct buf *out)
              admin, g->chain_id, (unsigned long long)g->created_ms);
 }
 
+/* Parses a genesis record; it must be exactly its canonical text. */
 static enum ltd_err
-genesis_load(struct store *st, struct node_genesis *g, struct ltd_errbuf *eb)
+genesis_parse(const char *raw, size_t len, struct node_genesis *g, struct ltd_errbuf *eb)
 {
-    struct buf raw;
-    buf_init(&raw);
+    memset(g, 0, sizeof *g);
     struct arena a;
     arena_init(&a);
-    enum ltd_err e = store_meta_get(st, "genesis", &raw, eb);
+    struct cjson *root = NULL;
+    enum ltd_err e = cjson_parse(&a, raw, len, NULL, &root, eb);
     if (e) {
-        if (e == LTD_E_NOT_FOUND)
-            e = ltd_fail(eb, LTD_E_USAGE, "no ledger here: run `ltdrs init` first");
+        e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "genesis record is not JSON");
         goto out;
     }
-    struct cjson *root = NULL;
-    if ((e = cjson_parse(&a, raw.p, raw.len, NULL, &root, eb)))
-        goto out;
     const struct cjson *cid = cjson_get(root, "chain_id");
     const struct cjson *adm = cjson_get(root, "admin_public_key");
     const struct cjson *cr = cjson_get(root, "created_ms");
-    if (cid == NULL || cid->type != CJSON_STRING || cid->len != 64 || adm == NULL ||
-        adm->type != CJSON_STRING || cr == NULL || cr->type != CJSON_INT ||
+    uint8_t idb[32];
+    if (cid == NULL || cid->type != CJSON_STRING || cid->len != 64 ||
+        !hex_decode(idb, 32, cid->str, 64) || adm == NULL || adm->type != CJSON_STRING ||
+        cr == NULL || cr->type != CJSON_INT || cr->len > 15 ||
         codec_b58_decode32(adm->str, adm->len, g->admin.b) != LTD_OK) {
         e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "genesis record is malformed");
         goto out;
@@ -221,20 +180,37 @@ genesis_load(struct store *st, struct node_genesis *g, struct ltd_errbuf *eb)
     g->created_ms = strtoull(cr->str, NULL, 10);
     struct buf canon;
     buf_init(&canon);
-    genesis_json(g, &canon);
+    node_genesis_text(g, &canon);
     codec_sha3_256(&g->hash, canon.p, canon.len);
-    if (canon.len != raw.len || memcmp(canon.p, raw.p, raw.len) != 0)
+    if (canon.len != len || memcmp(canon.p, raw, len) != 0)
         e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "genesis record is not canonical");
     buf_release(&canon);
 out:
     arena_release(&a);
+    if (e)
+        memset(g, 0, sizeof *g);
+    return e;
+}
+
+static enum ltd_err
+genesis_load(struct store *st, struct node_genesis *g, struct ltd_errbuf *eb)
+{
+    struct buf raw;
+    buf_init(&raw);
+    enum ltd_err e = store_meta_get(st, "genesis", &raw, eb);
+    if (e) {
+        if (e == LTD_E_NOT_FOUND)
+            e = ltd_fail(eb, LTD_E_USAGE, "no ledger here: run `ltdrs init` first");
+    } else {
+        e = genesis_parse(raw.p, raw.len, g, eb);
+    }
     buf_release(&raw);
     return e;
 }
 
-enum ltd_err
-node_init(const char *data_dir, const struct ltd_pubkey *admin, struct node_genesis *out,
-          struct ltd_errbuf *eb)
+/* Writes genesis g and block 0 into a new data directory. */
+static enum ltd_err
+init_dir(const char *data_dir, const struct node_genesis *g, struct ltd_errbuf *eb)
 {
     codec_init();
     struct store_config sc = {.dir = data_dir, .sync_full = true, .cache_mib = 16};
@@ -248,6 +224,30 @@ node_init(const char *data_dir, const struct ltd_pubkey *admin, struct node_gene
         e = ltd_fail(eb, LTD_E_USAGE, "'%s' already holds a ledger", data_dir);
         goto out;
     }
+    buf_reset(&tmp);
+    node_genesis_text(g, &tmp);
+    struct store_block b = {.height = 0, .time_ms = g->created_ms, .n_tx = 0, .first_seq = 1};
+    b.prev_hash = g->hash;
+    codec_sha3_256(&b.txs_hash, "", 0);
+    store_block_hash(g->chain_id, &b, &b.hash);
+    if ((e = store_block_begin(st, eb)))
+        goto out;
+    if ((e = store_meta_put(st, "genesis", tmp.p, tmp.len, eb))) {
+        store_block_rollback(st);
+        goto out;
+    }
+    e = store_block_commit(st, &b, eb);
+out:
+    buf_release(&tmp);
+    store_close(st);
+    return e;
+}
+
+enum ltd_err
+node_init(const char *data_dir, const struct ltd_pubkey *admin, struct node_genesis *out,
+          struct ltd_errbuf *eb)
+{
+    codec_init();
     struct node_genesis g;
     memset(&g, 0, sizeof g);
     uint8_t rnd[32];
@@ -255,26 +255,31 @@ node_init(const char *data_dir, const struct ltd_pubkey *admin, struct node_gene
     hex_encode(g.chain_id, rnd, 32);
     g.created_ms = ltd_now_ms();
     g.admin = *admin;
-    buf_reset(&tmp);
-    genesis_json(&g, &tmp);
+    struct buf tmp;
+    buf_init(&tmp);
+    node_genesis_text(&g, &tmp);
     codec_sha3_256(&g.hash, tmp.p, tmp.len);
-    struct store_block b = {.height = 0, .time_ms = g.created_ms, .n_tx = 0, .first_seq = 1};
-    b.prev_hash = g.hash;
-    codec_sha3_256(&b.txs_hash, "", 0);
-    store_block_hash(g.chain_id, &b, &b.hash);
-    if ((e = store_block_begin(st, eb)))
-        goto out;
-    if ((e = store_meta_put(st, "genesis", tmp.p, tmp.len, eb))) {
-        store_block_rollback(st);
-        goto out;
-    }
-    if ((e = store_block_commit(st, &b, eb)))
-        goto out;
-    if (out)
-        *out = g;
-out:
     buf_release(&tmp);
-    store_close(st);
+    enum ltd_err e = init_dir(data_dir, &g, eb);
+    if (e == LTD_OK && out)
+        *out = g;
+    return e;
+}
+
+enum ltd_err
+node_init_from(const char *data_dir, const char *genesis, size_t len, struct node_genesis *out,
+               struct ltd_errbuf *eb)
+{
+    codec_init();
+    while (len > 0 && (genesis[len - 1] == '\n' || genesis[len - 1] == '\r' ||
+                       genesis[len - 1] == ' ' || genesis[len - 1] == '\t'))
+        len--;
+    struct node_genesis g;
+    enum ltd_err e = genesis_parse(genesis, len, &g, eb);
+    if (e == LTD_OK)
+        e = init_dir(data_dir, &g, eb);
+    if (e == LTD_OK && out)
+        *out = g;
     return e;
 }
 
@@ -315,12 +320,30 @@ view_of(struct node *n, struct rules_view *v)
 
 /* --------------------------------------------------------------- submit */
 
-static void
-entry_free(struct entry *e)
+void
+node_entry_free(struct entry *e)
 {
     arena_release(&e->arena);
     buf_release(&e->body);
     free(e);
+}
+
+void
+node_pending_del(struct node *n, const struct ltd_hash *id)
+{
+    pthread_mutex_lock(&n->lock);
+    idset_del(&n->pending, id);
+    pthread_mutex_unlock(&n->lock);
+}
+
+/* Rejections that a node lagging behind the log may give wrongly: the
+ * input, or the LTDRS record a transaction builds on, may already be in
+ * the log (acknowledged by another node) without being applied here yet. */
+static bool
+may_be_stale(enum ltd_err e)
+{
+    return e == LTD_E_INPUT_MISSING || e == LTD_E_OUTPUT_INDEX ||
+           (e >= LTD_E_L_BAD_RECORD && e < LTD_E_STORE_IO);
 }
 
 enum ltd_err
@@ -351,9 +374,16 @@ node_submit(struct node *n, const char *body, size_t len, enum node_mode mode,
     idset_put(&n->pending, &en->tx.id);
     in_pending = true;
     pthread_mutex_unlock(&n->lock);
+    if (n->cluster && (e = cluster_writable(n->cluster, eb)))
+        goto fail;
     struct rules_view v;
     view_of(n, &v);
-    if ((e = rules_check(&v, &en->arena, &en->tx, 0, eb)))
+    e = rules_check(&v, &en->arena, &en->tx, 0, eb);
+    if (e && n->cluster && may_be_stale(e) && cluster_sync(n->cluster, node_sync_wait_ms)) {
+        ltd_errbuf_clear(eb);
+        e = rules_check(&v, &en->arena, &en->tx, 0, eb);
+    }
+    if (e)
         goto fail;
     en->verified = true;
     tx_serialize(&en->tx, &en->body);
@@ -362,6 +392,15 @@ node_submit(struct node *n, const char *body, size_t len, enum node_mode mode,
     en->done = mode == NODE_COMMIT ? done : NULL;
     en->arg = arg;
     en->deadline_ms = ltd_now_ms() + n->cfg.commit_timeout_ms;
+    if (n->cluster) {
+        /* the shipper owns en from here; the applier may free it at once */
+        if ((e = cluster_submit(n->cluster, en, eb)))
+            goto fail;
+        pthread_mutex_lock(&n->lock);
+        n->stats.submitted++;
+        pthread_mutex_unlock(&n->lock);
+        return LTD_OK;
+    }
     pthread_mutex_lock(&n->lock);
     if (n->log.len >= n->cfg.queue_max || n->stopping) {
         pthread_mutex_unlock(&n->lock);
@@ -386,7 +425,7 @@ fail:
         n->stats.rejected++;
         pthread_mutex_unlock(&n->lock);
     }
-    entry_free(en);
+    node_entry_free(en);
     return e;
 }
 
@@ -404,9 +443,12 @@ node_add_listener(struct node *n, node_listener_fn fn, void *arg)
 /* -------------------------------------------------------------- applier */
 
 /* Validates and writes the batch as one block.  Sets each entry's result.
+ * cb (cluster mode) gives the block time and the log position stored in
+ * the same transaction; NULL in local mode (time from the clock).
  * Returns the number of transactions in the block (0: no block written). */
 static uint32_t
-apply_batch(struct node *n, struct entry *batch, struct store_block *b, struct ltd_errbuf *eb)
+apply_batch(struct node *n, struct entry *batch, const struct cluster_batch *cb,
+            struct store_block *b, struct ltd_errbuf *eb)
 {
     struct rules_view v;
     view_of(n, &v);
@@ -419,9 +461,11 @@ apply_batch(struct node *n, struct entry *batch, struct store_block *b, struct l
     struct codec_sha3 *h = codec_sha3_new();
     codec_sha3_begin(h);
     for (en = batch; en; en = en->next) {
+        if (en->bad)
+            continue; /* did not parse: result and message preset */
         ltd_errbuf_clear(&en->eb);
-        en->result = rules_check(&v, &en->arena, &en->tx, en->verified ? RULES_SIGS_VERIFIED : 0,
-                                 &en->eb);
+        en->result = rules_check(&v, en->pool ? en->pool : &en->arena, &en->tx,
+                                 en->verified ? RULES_SIGS_VERIFIED : 0, &en->eb);
         if (en->result >= LTD_E_STORE_IO && en->result < LTD_E_HTTP_BAD_REQUEST) {
             e = ltd_fail(eb, en->result, "%s", en->eb.msg);
             break;
@@ -447,10 +491,20 @@ apply_batch(struct node *n, struct entry *batch, struct store_block *b, struct l
         store_block_rollback(n->st);
         return 0;
     }
-    uint64_t now = ltd_now_ms();
-    b->time_ms = now > n->head.time_ms ? now : n->head.time_ms;
+    /* block times never go back; in a cluster the batch's proposer chose it */
+    uint64_t t = cb ? cb->time_ms : ltd_now_ms();
+    b->time_ms = t > n->head.time_ms ? t : n->head.time_ms;
     b->prev_hash = n->head.hash;
     store_block_hash(n->genesis.chain_id, b, &b->hash);
+    if (cb) {
+        struct buf pos;
+        buf_init(&pos);
+        cluster_position_json(n->cluster, cb, &pos);
+        e = store_meta_put(n->st, NODE_META_CLUSTER_POS, pos.p, pos.len, eb);
+        buf_release(&pos);
+        if (e)
+            goto fail;
+    }
     if ((e = store_block_commit(n->st, b, eb)))
         goto fail;
     n->head = *b;
@@ -575,23 +629,56 @@ take_batch(struct node *n)
     return batch;
 }
 
+/* Cluster mode: applies the etcd log in order.  A batch that cannot be
+ * written stops applying altogether (apply_batch sets write_failed, and
+ * cluster_take then hands out no more batches: skipping one would make this
+ * node differ from the others).  The node serves reads until restarted,
+ * when it resumes from the position stored with its last block. */
+static void
+cluster_applier(struct node *n)
+{
+    struct cluster_batch *cb;
+    while ((cb = cluster_take(n->cluster)) != NULL) {
+        struct store_block b;
+        struct ltd_errbuf eb;
+        ltd_errbuf_clear(&eb);
+        memset(&b, 0, sizeof b);
+        uint32_t n_tx = cb->entries ? apply_batch(n, cb->entries, cb, &b, &eb) : 0;
+        if (eb.code != LTD_OK) {
+            fprintf(stderr,
+                    "ltdrs: applying log revision %lld (block %llu) failed: %s; "
+                    "applying stopped until restart\n",
+                    (long long)cb->revision, (unsigned long long)(n->head.height + 1), eb.msg);
+            notify(n, cb->entries, &b, 0);
+        } else {
+            cluster_applied(n->cluster, cb, &b, n_tx);
+            notify(n, cb->entries, &b, n_tx);
+        }
+        cluster_batch_free(cb);
+    }
+}
+
 static void *
 applier_main(void *arg)
 {
     struct node *n = arg;
+    if (n->cluster) {
+        cluster_applier(n);
+        return NULL;
+    }
     struct entry *batch;
     while ((batch = take_batch(n)) != NULL) {
         struct store_block b;
         struct ltd_errbuf eb;
         ltd_errbuf_clear(&eb);
-        uint32_t n_tx = apply_batch(n, batch, &b, &eb);
+        uint32_t n_tx = apply_batch(n, batch, NULL, &b, &eb);
         if (eb.code != LTD_OK)
             fprintf(stderr, "ltdrs: block %llu failed: %s\n",
                     (unsigned long long)(n->head.height + 1), eb.msg);
         notify(n, batch, &b, n_tx);
         while (batch) {
             struct entry *next = batch->next;
-            entry_free(batch);
+            node_entry_free(batch);
             batch = next;
         }
     }
@@ -599,6 +686,33 @@ applier_main(void *arg)
 }
 
 /* ------------------------------------------------------------ lifecycle */
+
+/* A data directory is either a lone node's or a cluster member's: the
+ * cluster's blocks all come from its log (the meta row "cluster_pos" is
+ * written with each of them), a lone node's from its own clock and FIFO.
+ * Mixing them would fork this node from the others, so refuse. */
+static enum ltd_err
+check_mode(struct node *n, struct ltd_errbuf *eb)
+{
+    struct buf pos;
+    buf_init(&pos);
+    enum ltd_err e = store_meta_get(n->st, NODE_META_CLUSTER_POS, &pos, NULL);
+    buf_release(&pos);
+    if (e != LTD_OK && e != LTD_E_NOT_FOUND)
+        return ltd_fail(eb, e, "cannot read the cluster position");
+    bool member = e == LTD_OK;
+    if (member && n->cfg.etcd == NULL)
+        return ltd_fail(eb, LTD_E_USAGE,
+                        "'%s' holds a cluster member's ledger: serve it with --etcd (alone it "
+                        "would fork from the cluster)",
+                        n->cfg.data_dir);
+    if (!member && n->cfg.etcd != NULL && n->head.height > 0)
+        return ltd_fail(eb, LTD_E_USAGE,
+                        "'%s' holds %llu blocks made by a lone node: a cluster member starts "
+                        "from genesis (ltdrs init --genesis FILE)",
+                        n->cfg.data_dir, (unsigned long long)n->head.height);
+    return LTD_OK;
+}
 
 enum ltd_err
 node_open(const struct node_config *cfg, struct node **out, struct ltd_errbuf *eb)
@@ -624,10 +738,21 @@ node_open(const struct node_config *cfg, struct node **out, struct ltd_errbuf *e
         goto fail;
     n->stats.height = n->head.height;
     store_ltdrs_view(n->st, &n->genesis.admin, false, &n->domain);
+    if ((e = check_mode(n, eb)))
+        goto fail;
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->wake, NULL);
+    if (cfg->etcd && (e = cluster_open(n, &n->cluster, eb))) {
+        pthread_mutex_destroy(&n->lock);
+        pthread_cond_destroy(&n->wake);
+        goto fail;
+    }
     if (pthread_create(&n->applier, NULL, applier_main, n) != 0) {
         e = ltd_fail(eb, LTD_E_INTERNAL, "cannot start the applier thread");
+        if (n->cluster) {
+            cluster_stop(n->cluster);
+            cluster_free(n->cluster);
+        }
         pthread_mutex_destroy(&n->lock);
         pthread_cond_destroy(&n->wake);
         goto fail;
@@ -635,6 +760,7 @@ node_open(const struct node_config *cfg, struct node **out, struct ltd_errbuf *e
     *out = n;
     return LTD_OK;
 fail:
+    codec_wipe(&n->cfg.node_seed, sizeof n->cfg.node_seed);
     store_close(n->st);
     free(n);
     return e;
@@ -649,7 +775,12 @@ node_close(struct node *n)
     n->stopping = true;
     pthread_cond_broadcast(&n->wake);
     pthread_mutex_unlock(&n->lock);
+    if (n->cluster)
+        cluster_stop(n->cluster); /* wakes the applier out of cluster_take */
     pthread_join(n->applier, NULL);
+    if (n->cluster)
+        cluster_free(n->cluster);
+    codec_wipe(&n->cfg.node_seed, sizeof n->cfg.node_seed);
     LTD_ASSERT(n->log.head == NULL);
     idset_release(&n->pending);
     store_close(n->st);
@@ -678,4 +809,24 @@ node_stats(struct node *n, struct node_stats *out)
     out->queue_len = n->log.len;
     out->write_failed = n->write_failed;
     pthread_mutex_unlock(&n->lock);
+    if (n->cluster)
+        out->queue_len = cluster_waiting(n->cluster);
+}
+
+bool
+node_cluster_json(struct node *n, struct buf *out)
+{
+    if (n->cluster == NULL)
+        return false;
+    cluster_status_json(n->cluster, out);
+    return true;
+}
+
+bool
+node_validators_json(struct node *n, struct buf *out)
+{
+    if (n->cluster == NULL)
+        return false;
+    cluster_validators_json(n->cluster, out);
+    return true;
 }

@@ -6,8 +6,10 @@
  * listeners told about every committed block.
  *
  * The ordering of transactions sits behind struct node_log (submit ->
- * ordered log -> apply).  The local log is an in-memory queue; a cluster
- * replaces it with etcd without touching validation or storage.
+ * ordered log -> apply).  The local log is an in-memory queue; in cluster
+ * mode (cfg.etcd set, node_cluster.c) the log is etcd: every node ships its
+ * batches there and applies every node's batches in etcd revision order,
+ * with the same validation and storage.
  *
  * Not here: HTTP.  api.c translates between requests and these calls.
  */
@@ -21,6 +23,8 @@
 
 struct node;
 
+enum { node_id_text_max = 64 };
+
 struct node_config {
     const char *data_dir;
     bool sync_full;             /* synchronous=FULL: a commit ack means on disk */
@@ -29,6 +33,14 @@ struct node_config {
     uint32_t queue_max;         /* pending transactions; beyond: 503 */
     uint32_t commit_timeout_ms; /* commit-mode wait before 504 */
     int cache_mib;
+    /* Cluster mode (docs: README "Cluster mode").  etcd NULL: the node runs alone. */
+    const char *etcd;                 /* etcd client URLs, comma-separated */
+    const char *node_id;              /* NULL: the first 16 hex digits of the node key */
+    const char *advertise_url;        /* this node's API URL, for the registry */
+    struct ltd_seed node_seed;        /* the node key (signs heads); wiped by node_close */
+    uint32_t batch_wait_ms;           /* shipper: let a batch grow this long */
+    uint32_t watch_liveness_ms;       /* etcd watch silence before reconnecting */
+    uint32_t decoders;                /* threads decoding and pre-verifying batches */
 };
 void node_config_defaults(struct node_config *cfg);
 
@@ -45,7 +57,19 @@ struct node_genesis {
 LTD_MUST_CHECK enum ltd_err node_init(const char *data_dir, const struct ltd_pubkey *admin,
                                       struct node_genesis *out, struct ltd_errbuf *eb);
 
-/* Opens a data directory and starts the applier thread. */
+/* Creates a new data directory from an existing genesis record (the
+ * canonical JSON another node's init wrote to DIR/genesis.json; trailing
+ * white space is ignored), so that it can join that node's cluster.
+ * LTD_E_USAGE if the directory already holds a ledger, LTD_E_STORE_CORRUPT
+ * (message names the problem) if the record is malformed or not canonical. */
+LTD_MUST_CHECK enum ltd_err node_init_from(const char *data_dir, const char *genesis,
+                                           size_t len, struct node_genesis *out,
+                                           struct ltd_errbuf *eb);
+/* Appends the canonical genesis record of g (no newline). */
+void node_genesis_text(const struct node_genesis *g, struct buf *out);
+
+/* Opens a data directory and starts the applier thread (in cluster mode:
+ * joins the cluster first; LTD_E_CLUSTER_GENESIS when its genesis differs). */
 LTD_MUST_CHECK enum ltd_err node_open(const struct node_config *cfg, struct node **out,
                                       struct ltd_errbuf *eb);
 /* Stops the applier after the block in progress, answers the waiting
@@ -96,6 +120,14 @@ struct node_stats {
 };
 void node_stats(struct node *n, struct node_stats *out);
 
+/* Cluster mode: appends the "cluster" object of the ledger head (this node,
+ * etcd health, every node's signed head, divergences naming node and
+ * height) and returns true; false (nothing appended) for a local node. */
+bool node_cluster_json(struct node *n, struct buf *out);
+/* Cluster mode: appends the validators array (every registered node with
+ * its key) and returns true; false for a local node. */
+bool node_validators_json(struct node *n, struct buf *out);
+
 /* ---- audit ---- */
 struct node_verify_report {
     uint64_t blocks, txs;
@@ -110,5 +142,22 @@ struct node_verify_report {
 LTD_MUST_CHECK enum ltd_err node_verify_dir(const char *data_dir, int threads,
                                             struct node_verify_report *rep,
                                             struct ltd_errbuf *eb);
+
+/* `ltdrs verify --cluster`: compares the signed heads every node published
+ * in etcd with the blocks of the data directory at the same heights, and
+ * with each other. */
+struct node_cluster_report {
+    uint32_t nodes;          /* registered nodes */
+    uint32_t compared;       /* heads compared with a local block */
+    uint32_t divergent;      /* heads that differ or whose signature fails */
+    char self[node_id_text_max]; /* this data directory's node id ("" if unknown) */
+    struct buf text;         /* one line per node, then the verdict (caller releases) */
+};
+/* Returns LTD_OK with the report (ok when divergent == 0), or an etcd/store
+ * error.  node_id: this directory's node id (may be NULL). */
+LTD_MUST_CHECK enum ltd_err node_verify_cluster(const char *data_dir, const char *etcd,
+                                                const char *node_id,
+                                                struct node_cluster_report *rep,
+                                                struct ltd_errbuf *eb);
 
 #endif

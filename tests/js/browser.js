@@ -240,8 +240,37 @@ async function main() {
   const stu2 = await person('student2', { width: 390, height: 844 });
   const visitor = await person('visitor', { width: 390, height: 844 });
 
-  // ---- 1. the admin logs in with the default account ----
+  // ---- 0. the pages' 2-of-2 condition equals the Node driver's, byte for byte ----
   await go(admin, '#/');
+  {
+    const { Transaction, Ed25519Keypair } = require('bigchaindb-driver');
+    let same = 0;
+    for (let i = 0; i < 5; i++) {
+      const a = new Ed25519Keypair().publicKey;
+      const c = new Ed25519Keypair().publicKey;
+      const want = Transaction.makeThresholdCondition(2, [Transaction.makeEd25519Condition(a, false),
+        Transaction.makeEd25519Condition(c, false)]);
+      const got = await admin.evaluate(async ([x, y]) => (await import('/static/js/condition.js')).thresholdCondition([x, y]), [a, c]);
+      if (JSON.stringify(got) === JSON.stringify(want)) same++;
+    }
+    check(same === 5, '2-of-2 condition (details and uri) equal to the Node driver: ' + same + '/5');
+    // the login signer refuses anything but "ltdrs-login:v1:<this origin>:<64 hex>" (threat A3)
+    const a3 = await admin.evaluate(async () => {
+      const k = await import('/static/js/keys.js');
+      const pair = k.generate();
+      const refused = (f) => { try { f(); return false; } catch (e) { return true; } };
+      const ch = 'ab'.repeat(32);
+      return {
+        short: refused(() => k.loginSignature('ab'.repeat(16), undefined, pair.privateKey)),
+        digest: refused(() => k.loginSignature('AB'.repeat(32), undefined, pair.privateKey)),
+        origin: refused(() => k.loginSignature(ch, 'ltdrs-login:v1:http://evil.example:' + ch, pair.privateKey)),
+        ok: !refused(() => k.loginSignature(ch, 'ltdrs-login:v1:' + location.origin + ':' + ch, pair.privateKey)),
+      };
+    });
+    check(a3.short && a3.digest && a3.origin && a3.ok, 'login signer refuses non-conforming challenges ' + JSON.stringify(a3));
+  }
+
+  // ---- 1. the admin logs in with the default account ----
   check(await admin.evaluate(() => document.documentElement.lang) === 'zh-CN', 'Chinese first');
   check((await text(admin, 'h1')).includes('讲座票'), 'home page in Chinese');
   await shot(admin, 'home-zh-empty');
@@ -252,6 +281,21 @@ async function main() {
   const adminReq = bodies.filter((b) => /\/login$/.test(b.url));
   check(adminReq.length === 1 && JSON.parse(adminReq[0].body).public_key === adminKey.public_key &&
     /^[0-9a-f]{128}$/.test(JSON.parse(adminReq[0].body).signature), 'login posts public key and signature only');
+
+  // session cookie flags (C3) and CSRF on a cookie-authenticated call (C2)
+  {
+    const cookies = await admin.context().cookies(base);
+    const c = cookies.find((x) => x.name === 'ltdrs_session');
+    check(c && c.httpOnly && c.sameSite === 'Strict' && /^[0-9a-f]{64}$/.test(c.value) && c.expires > Date.now() / 1000,
+      'session cookie HttpOnly, SameSite=Strict, 256-bit id, expiry: ' + JSON.stringify(c && { httpOnly: c.httpOnly, sameSite: c.sameSite }));
+    check(!(await admin.evaluate(() => document.cookie)).includes('ltdrs_session'), 'session cookie not readable by scripts');
+    await expectConsoleError('admin', /status of 403/, async () => {
+      const st = await admin.evaluate(async () => (await fetch('/ltdrs/api/v1/logout', { method: 'POST', credentials: 'same-origin' })).status);
+      check(st === 403, 'logout without the CSRF token refused: ' + st);
+    });
+    const still = await admin.evaluate(async () => (await fetch('/ltdrs/api/v1/session', { credentials: 'same-origin' })).status);
+    check(still === 200, 'session still open after the refused call');
+  }
 
   // ---- 2. roster import: CSV in, activation codes out ----
   await go(admin, '#/admin/roster');
@@ -333,27 +377,25 @@ async function main() {
   await shot(dept, 'dept-apply-errors-zh');
   await apply(actName, venue, 10);
   await apply('第二场讲座', '图书馆', 5);
-  check((await dept.$$('li.application')).length === 2, 'department sees its two applications');
+  await dept.waitForFunction(() => document.querySelectorAll('li.application').length === 2);
+  check(true, 'department sees its two applications');
 
   // ---- 6. the admin approves one with a number and rejects the other with a reason ----
   await go(admin, '#/admin/applications');
   await admin.waitForSelector('li.application');
-  const items = await admin.$$('li.application');
-  check(items.length === 2, 'admin sees two pending applications');
-  for (const li of items) {
-    const title = await li.$eval('.item-title', (e) => e.textContent);
-    if (title.includes('人工智能讲座')) {
-      await (await li.$('input[name="n"]')).fill('8');
-      await (await li.$('button.approve')).click();
-      const w = await confirmSigning(admin, 'admin-approve-confirm-zh');
-      check(w.includes('8 / 10') && w.includes(actName), 'approval confirmation in plain words');
-      break;
-    }
-  }
+  await admin.waitForFunction(() => document.querySelectorAll('li.application').length === 2);
+  check(true, 'admin sees two pending applications');
+  // locators re-resolve if a live refresh replaces the list; a panel being
+  // typed into is not refreshed
+  const first = admin.locator('li.application', { hasText: '人工智能讲座' });
+  await first.locator('input[name="n"]').fill('8');
+  await first.locator('button.approve').click();
+  const w = await confirmSigning(admin, 'admin-approve-confirm-zh');
+  check(w.includes('8 / 10') && w.includes(actName), 'approval confirmation in plain words');
   await admin.waitForFunction(() => document.querySelectorAll('li.application .approve').length === 1);
-  const second = await admin.$('li.application input[name="reason"]');
-  await second.fill('时间与其他活动冲突');
-  await admin.click('li.application button.reject');
+  const second = admin.locator('li.application', { hasText: '第二场讲座' });
+  await second.locator('input[name="reason"]').fill('时间与其他活动冲突');
+  await second.locator('button.reject').click();
   await confirmSigning(admin);
   await admin.waitForFunction(() => !document.querySelector('li.application .approve'));
   await xssClean(admin, 'admin applications');
@@ -441,7 +483,7 @@ async function main() {
   check(await stu1.isChecked('input[value="stored"]'), 'stored key offered first');
   await stu1.fill('input[name="stored_password"]', 'wrong-password');
   await stu1.click('form.key-picker button[type="submit"]');
-  await stu1.waitForFunction(() => document.querySelector('.key-picker .error').textContent.includes('密码错误'));
+  await stu1.waitForFunction(() => document.querySelector('.key-picker').textContent.includes('密码错误'));
   check(true, 'wrong password refused');
   await stu1.fill('input[name="stored_password"]', 'student-pass-1');
   await stu1.click('form.key-picker button[type="submit"]');
@@ -532,6 +574,39 @@ async function main() {
     'report CSV export: ' + report.text.split('\n').slice(0, 3).join(' | '));
   await xssClean(admin, 'admin statistics');
 
+  // unbind a number (lost key): a new code, and the student registers again
+  await go(admin, '#/admin/tickets');
+  await admin.fill('input[name="sid"]', 'S2024004');
+  await admin.click('form[role="search"] button[type="submit"]');
+  await admin.waitForSelector('input[name="unbind_reason"]');
+  await admin.fill('input[name="unbind_reason"]', '密钥丢失');
+  await admin.click('fieldset button.danger');
+  await confirmSigning(admin, 'admin-unbind-confirm-zh');
+  await admin.waitForSelector('#unbind-result');
+  const newCode = (await text(admin, '#unbind-result p.mono')).trim();
+  check(/^[0-9A-Z]{20}$/.test(newCode), 'unbind shows a new activation code');
+  codes.S2024004 = newCode;
+  await register(visitor, 'S2024004', '赵六', null);
+  check(true, 'the unbound number registered again with its new code');
+  await visitor.click('#logout');
+  await visitor.waitForFunction(() => !document.getElementById('logout'));
+
+  // the department reloads: the session stays, the key must be unlocked to sign
+  await dept.reload();
+  await dept.waitForSelector('html[data-ready="1"]');
+  await dept.waitForFunction(() => document.getElementById('who').textContent.includes('需解锁'));
+  await go(dept, '#/unlock');
+  await dept.fill('input[name="stored_password"]', 'dept-password-1');
+  await dept.click('form.key-picker button[type="submit"]');
+  await hashIs(dept, '#/dept');
+  await settle(dept);
+  check(!(await text(dept, '#who')).includes('需解锁'), 'key unlocked from encrypted storage after a reload');
+  // close the activity: the tickets left lapse
+  await dept.click('li.application .actions button.secondary');
+  await confirmSigning(dept, 'dept-close-confirm-zh');
+  await dept.waitForFunction(() => document.querySelector('main').textContent.includes('已关闭'));
+  check((await text(dept, 'main')).includes('剩余 0'), 'closed activity has no tickets left');
+
   // the ledger: head hash and verify
   await go(admin, '#/ledger');
   check(/^[0-9a-f]{64}$/.test((await text(admin, '#head-hash')).trim()), 'ledger head hash shown');
@@ -573,7 +648,15 @@ async function main() {
   }
   console.log('browser: ' + shots + ' screenshots in ' + shotDir);
 
-  // ---- 13. no private key in any request ----
+  // ---- 13. no private key in any request, none in clear in local storage ----
+  for (const [page, who] of [[dept, 'dept'], [stu1, 'student1']]) {
+    const store = await page.evaluate(() => JSON.stringify(Object.assign({}, localStorage)));
+    const clear = [...secrets.values()].some((encs) => encs.some((e) => store.includes(e)));
+    check(!clear, 'no private key in clear in local storage (' + who + ')');
+    const entries = JSON.parse(JSON.parse(store)['ltdrs.keys.v1'] || '[]');
+    check(entries.length === 1 && entries[0].iterations >= 200000 && entries[0].ciphertext,
+      'key kept encrypted (PBKDF2 >= 200k iterations, AES-GCM) (' + who + ')');
+  }
   let leaks = 0;
   for (const b of bodies) {
     for (const [label, encs] of secrets) {
