@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want=(gcc make pkg-config libsodium-dev libssl-dev libjansson-dev libsqlite3-dev
       libmicrohttpd-dev libcurl4-openssl-dev curl)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev etcd-server etcd-client chromium cppcheck clang-tidy clang-format)
+  want+=(clang libclang-rt-14-dev etcd-server etcd-client chromium fonts-noto-cjk cppcheck clang-tidy clang-format)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -146,8 +146,8 @@ hex64_arg(const char *v, struct ltd_hash *out)
 /* Security headers of every web page and static file (threats C1): scripts
  * and styles only from files of this origin (no inline code), no framing,
  * no referrer.  X-Content-Type-Options comes with http_send_file. */
-#define WEB_CSP                                                                                \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "         \
+#define WEB_CSP                                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 static void
@@ -644,8 +644,13 @@ api_static_get(void *app, struct http_req *req, struct http_resp *resp)
         http_reply_error(resp, LTD_E_HTTP_NOT_FOUND, "no web directory");
         return;
     }
+    const char *rel = http_param(req, "*");
+    if (rel && strncmp(rel, "node_modules/", 13) == 0) { /* npm's tree, not the pages */
+        http_reply_error(resp, LTD_E_HTTP_NOT_FOUND, "no such file");
+        return;
+    }
     web_headers(resp);
-    (void)http_send_file(resp, api->web_dir, http_param(req, "*"));
+    (void)http_send_file(resp, api->web_dir, rel);
 }
 
 /* The public ticket page /t/<transaction_id>:<output_index> (domain §4) is

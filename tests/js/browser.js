@@ -32,7 +32,7 @@ const base = (process.argv[2] || 'http://127.0.0.1:9984').replace(/\/$/, '');
 const dataDir = process.argv[3] || 'data';
 const shotDir = process.env.LTDRS_SCREENSHOTS || path.join(__dirname, '..', '..', 'build', 'screenshots');
 const chromePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 15000;
+const STEP_MS = 30000; // per step; generous because CI machines are shared
 
 let passed = 0;
 let failed = 0;
@@ -88,6 +88,7 @@ async function person(name, viewport) {
   });
   contexts.push({ ctx, dir });
   ctx.setDefaultTimeout(STEP_MS);
+  ctx.setDefaultNavigationTimeout(2 * STEP_MS);
   await ctx.addInitScript(() => {
     window.__xss = 0;
     window.alert = () => { window.__xss++; };
@@ -215,9 +216,7 @@ function localIso(daysAhead, hour) {
 async function main() {
   const adminKey = JSON.parse(fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8'));
   addSecret('admin', adminKey.private_key);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ltdrs-browser-files-'));
-  const adminKeyFile = path.join(tmp, 'admin.key');
-  fs.writeFileSync(adminKeyFile, JSON.stringify(adminKey));
+  const adminKeyFile = path.join(dataDir, 'admin.key');
 
   // ---- security headers of the pages ----
   {
@@ -234,11 +233,9 @@ async function main() {
       (t.headers.get('content-security-policy') || '') === csp, 'ticket path serves the app with the same CSP');
   }
 
-  const admin = await person('admin');
-  const dept = await person('dept');
-  const stu1 = await person('student1');
-  const stu2 = await person('student2', { width: 390, height: 844 });
-  const visitor = await person('visitor', { width: 390, height: 844 });
+  const phone = { width: 390, height: 844 };
+  const [admin, dept, stu1, stu2, visitor] = await Promise.all([person('admin'), person('dept'),
+    person('student1'), person('student2', phone), person('visitor', phone)]);
 
   // ---- 0. the pages' 2-of-2 condition equals the Node driver's, byte for byte ----
   await go(admin, '#/');
