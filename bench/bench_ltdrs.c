@@ -23,7 +23,11 @@
  * sent once k is committed; chains run in parallel on BENCH_LTDRS_THREADS
  * submitter threads).  Transfers are built and signed before the clock
  * starts, in waves of 100 activities (memory), on all cores; only the
- * submission time counts for the throughput.
+ * submission time counts for the throughput.  Also reported: the process's
+ * CPU time per student record and per distributed ticket during submission
+ * (getrusage: submitters' prechecks, the applier, SQLite), which the load of
+ * the shared machine disturbs less than wall time; stderr shows it per wave
+ * of 100 activities, against the growing ledger.
  *
  * Queries, on the live node after the load: student by number
  * (query_student = GET /ltdrs/api/v1/students/{sid}, BENCH_LTDRS_LOOKUPS
@@ -35,7 +39,8 @@
  * _ACTIVITIES, _TICKETS override the scale; BENCH_LTDRS_THREADS (default
  * 16); BENCH_LTDRS_BATCH (default 125, 1..999); BENCH_LTDRS_LOOKUPS
  * (default 5000); BENCH_LTDRS_DIR parent of the data dir (default /tmp);
- * BENCH_LTDRS_KEEP=1 keeps the data dir.
+ * BENCH_LTDRS_KEEP=1 keeps the data dir; BENCH_LTDRS_QUERY_ONLY=DIR measures
+ * only the queries, on such a kept ledger.
  *
  * Output: a table, `BENCH name=value` lines and the command.  The machine
  * is shared and noisy: compare ranges across runs.
@@ -247,8 +252,7 @@ commit(const struct body *b)
         pthread_cond_init(&w.cond, NULL);
         struct ltd_errbuf eb;
         ltd_errbuf_clear(&eb);
-        enum ltd_err e =
-            node_submit(node, b->p, b->len, NODE_COMMIT, on_done, &w, NULL, NULL, &eb);
+        enum ltd_err e = node_submit(node, b->p, b->len, NODE_COMMIT, on_done, &w, NULL, NULL, &eb);
         if (e == LTD_OK) {
             pthread_mutex_lock(&w.lock);
             while (!w.done)
@@ -383,15 +387,25 @@ activity_fields(unsigned a, char *out, size_t cap)
              venues[a % ARRAY_LEN(venues)], categories[a % ARRAY_LEN(categories)]);
 }
 
-/* The students of activity a: i * stride + offset mod S, stride coprime to S. */
+/* The students of activity a: i * stride + offset mod S, stride coprime to S,
+ * so that tickets_per_act <= S numbers are distinct. */
 static unsigned
 activity_student(unsigned a, unsigned i)
 {
     static const unsigned primes[] = {7919, 104729, 1299709, 15485863, 179424673};
     unsigned long long s = n_students;
     unsigned long long stride = primes[a % ARRAY_LEN(primes)];
-    while (s % stride == 0) /* cannot happen for these primes unless S is a multiple */
-        stride += 2;
+    for (;;) { /* gcd(stride, S) == 1: i -> i * stride mod S is one-to-one */
+        unsigned long long x = stride, y = s;
+        while (y) {
+            unsigned long long t = x % y;
+            x = y;
+            y = t;
+        }
+        if (x == 1)
+            break;
+        stride++;
+    }
     return (unsigned)(((unsigned long long)i * stride + (unsigned long long)a * 7777) % s);
 }
 
@@ -475,8 +489,7 @@ struct row {
 static struct row rows[64];
 static int n_rows;
 
-static void LTD_PRINTF(3, 4)
-row(const char *name, const char *note, const char *fmt, ...)
+static void LTD_PRINTF(3, 4) row(const char *name, const char *note, const char *fmt, ...)
 {
     LTD_ASSERT(n_rows < (int)ARRAY_LEN(rows));
     struct row *r = &rows[n_rows++];
@@ -491,8 +504,7 @@ row(const char *name, const char *note, const char *fmt, ...)
 static char bench_lines[8192];
 static size_t bench_len;
 
-static void LTD_PRINTF(1, 2)
-bench(const char *fmt, ...)
+static void LTD_PRINTF(1, 2) bench(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -517,66 +529,20 @@ dir_bytes(const char *dir)
     return total;
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------------------------ the load */
 
-int
-main(void)
+struct figs {
+    double t_keys, t_roster, t_sign_students, t_students, cpu_students, t_apps;
+    double t_build, t_dist, cpu_dist;
+    size_t dist_txs, dist_bytes;
+};
+
+/* Roster, students, departments, applications, approvals, then the timed
+ * distribution, all through node_submit. */
+static void
+load_ledger(struct figs *fg, unsigned ncpu)
 {
-    codec_init();
-    scale = getenv("BENCH_LTDRS_SCALE") ? getenv("BENCH_LTDRS_SCALE") : "small";
-    bool full = strcmp(scale, "full") == 0;
-    if (!full && strcmp(scale, "small") != 0) {
-        fprintf(stderr, "bench_ltdrs: BENCH_LTDRS_SCALE must be small or full\n");
-        return 2;
-    }
-    n_students = env_uint("BENCH_LTDRS_STUDENTS", full ? 50000 : 5000);
-    n_activities = env_uint("BENCH_LTDRS_ACTIVITIES", full ? 1000 : 100);
-    n_tickets = env_uint("BENCH_LTDRS_TICKETS", full ? 1000000 : 100000);
-    n_threads = env_uint("BENCH_LTDRS_THREADS", 16);
-    batch = env_uint("BENCH_LTDRS_BATCH", 125);
-    n_lookups = env_uint("BENCH_LTDRS_LOOKUPS", 5000);
-    n_depts = full ? 20 : 10;
-    if (n_depts > n_activities)
-        n_depts = n_activities;
-    tickets_per_act = (unsigned)(n_tickets / n_activities);
-    if (tickets_per_act < 1 || tickets_per_act > n_students || tickets_per_act > ltdrs_tickets_max ||
-        batch >= tx_outputs_max) {
-        fprintf(stderr, "bench_ltdrs: need 1 <= tickets/activities <= students (and <= %d), "
-                        "batch < %d\n",
-                (int)ltdrs_tickets_max, (int)tx_outputs_max);
-        return 2;
-    }
-    n_tickets = (unsigned long)tickets_per_act * n_activities;
-    unsigned ncpu = cpus();
-
-    const char *parent = getenv("BENCH_LTDRS_DIR") ? getenv("BENCH_LTDRS_DIR") : "/tmp";
-    char tmpl[512], dir[600];
-    snprintf(tmpl, sizeof tmpl, "%s/ltdrs-bench-ltdrs.XXXXXX", parent);
-    if (mkdtemp(tmpl) == NULL)
-        die("mkdtemp", tmpl);
-    snprintf(dir, sizeof dir, "%s/d", tmpl);
-
-    char load0[32];
-    loadavg(load0, sizeof load0);
-    printf("bench_ltdrs: scale=%s students=%u activities=%u tickets=%lu (%u per activity) "
-           "departments=%u batch=%u submit-threads=%u cpus=%u load=%s\n",
-           scale, n_students, n_activities, n_tickets, tickets_per_act, n_depts, batch, n_threads,
-           ncpu, load0);
-    fflush(stdout);
-
-    codec_ed25519_keypair(&admin.pk, &admin.seed);
-    struct ltd_errbuf eb;
-    ltd_errbuf_clear(&eb);
-    if (node_init(dir, &admin.pk, NULL, &eb) != LTD_OK)
-        die("node_init", eb.msg);
-    struct node_config cfg;
-    node_config_defaults(&cfg);
-    cfg.data_dir = dir;
-    if (node_open(&cfg, &node, &eb) != LTD_OK)
-        die("node_open", eb.msg);
-    double t_all = now_s();
     uint64_t nonce = 1000000000;
-
     /* ---- keys, roster ---- */
     double t0 = now_s();
     students = xcalloc(n_students, sizeof *students);
@@ -597,8 +563,8 @@ main(void)
             char hx[65];
             ltdrs_code_hash(sids[i], codes[i], h);
             hex_encode(hx, h, 32);
-            buf_addf(&j, "%s{\"sid\":\"%s\",\"code_hash\":\"%s\"}", i == r * roster_batch ? "" : ",",
-                     sids[i], hx);
+            buf_addf(&j, "%s{\"sid\":\"%s\",\"code_hash\":\"%s\"}",
+                     i == r * roster_batch ? "" : ",", sids[i], hx);
         }
         buf_adds(&j, "]}");
         roster[r] = create_body(&admin, NULL, 1, j.p, j.len, nonce++, NULL);
@@ -666,8 +632,8 @@ main(void)
         char json[1024], f[700];
         body_free(&bodies[a]);
         activity_fields(a, f, sizeof f);
-        int n = snprintf(json, sizeof json, "{\"ltdrs\":\"ticket\",\"v\":1,\"application\":\"%s\",%s}",
-                         app_ids[a], f);
+        int n = snprintf(json, sizeof json,
+                         "{\"ltdrs\":\"ticket\",\"v\":1,\"application\":\"%s\",%s}", app_ids[a], f);
         bodies[a] = create_body(&admin, &depts[a % n_depts].pk, tickets_per_act, json, (size_t)n,
                                 nonce++, ticket_ids[a]);
     }
@@ -684,7 +650,8 @@ main(void)
         struct wave w;
         memset(&w, 0, sizeof w);
         w.first = first;
-        unsigned n = n_activities - first < wave_activities ? n_activities - first : wave_activities;
+        unsigned n =
+            n_activities - first < wave_activities ? n_activities - first : wave_activities;
         w.chains = xcalloc(n, sizeof *w.chains);
         atomic_init(&w.total_bytes, 0);
         t0 = now_s();
@@ -712,13 +679,172 @@ main(void)
                 (unsigned long)(first + n) * tickets_per_act, n_tickets,
                 (double)n * tickets_per_act / wt, 1e6 * wc / ((double)n * tickets_per_act), la);
     }
+    *fg = (struct figs){t_keys,  t_roster, t_sign_students, t_students, cpu_students, t_apps,
+                        t_build, t_dist,   cpu_dist,        dist_txs,   dist_bytes};
+}
+
+/* BENCH_LTDRS_QUERY_ONLY: the students and one activity of an existing
+ * ledger made by this benchmark (kept with BENCH_LTDRS_KEEP=1). */
+static void
+find_ledger(struct store *st)
+{
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    struct buf b;
+    buf_init(&b);
+    struct query_report q;
+    memset(&q, 0, sizeof q);
+    q.pg.page = 1;
+    q.pg.per_page = 1;
+    if (query_report_json(st, &q, &b, &eb) != LTD_OK)
+        die("query_report_json", eb.msg);
+    const char *t = strstr(b.p, "\"total\":");
+    if (t == NULL || (n_students = (unsigned)strtoul(t + 8, NULL, 10)) == 0)
+        die("no students in this ledger", b.p);
+    sids = xcalloc(n_students, sizeof *sids);
+    for (unsigned i = 0; i < n_students; i++)
+        snprintf(sids[i], sizeof sids[i], "S%08u", i + 1);
+    buf_reset(&b);
+    struct query_filter f;
+    memset(&f, 0, sizeof f);
+    struct query_page pg = {1, 1};
+    if (query_activities(st, &f, &pg, &b, &eb) != LTD_OK)
+        die("query_activities", eb.msg);
+    const char *id = strstr(b.p, "\"id\":\"");
+    n_activities = 1;
+    app_ids = xcalloc(1, sizeof *app_ids);
+    if (id == NULL || strlen(id) < 6 + 64)
+        die("no activity in this ledger", b.p);
+    memcpy(app_ids[0], id + 6, 64);
+    buf_release(&b);
+}
+
+/* The rows of the load phases. */
+static void
+load_rows(const struct figs *fg, unsigned ncpu)
+{
+    char note[96];
+    row("keys + activation codes", "all cores", "%.2f s", fg->t_keys);
+    snprintf(note, sizeof note, "%u records of <= %d students",
+             (n_students + roster_batch - 1) / roster_batch, (int)roster_batch);
+    row("roster import (commit)", note, "%.2f s", fg->t_roster);
+    snprintf(note, sizeof note, "%u records, %u cores", n_students, ncpu);
+    row("student records: pre-sign", note, "%.0f /s", (double)n_students / fg->t_sign_students);
+    snprintf(note, sizeof note, "%.1f s, %u threads", fg->t_students, n_threads);
+    row("student records: submit (commit)", note, "%.0f /s", (double)n_students / fg->t_students);
+    row("student records: node CPU per record", "precheck + apply + store", "%.0f us",
+        1e6 * fg->cpu_students / n_students);
+    snprintf(note, sizeof note, "%u depts, %u activities", n_depts, n_activities);
+    row("departments, applications, approvals", note, "%.2f s", fg->t_apps);
+    snprintf(note, sizeof note, "%zu transfers, %.0f MB, %u cores", fg->dist_txs,
+             (double)fg->dist_bytes / 1e6, ncpu);
+    row("distribution: build + sign", note, "%.0f tickets/s", (double)n_tickets / fg->t_build);
+    snprintf(note, sizeof note, "%lu tickets in %.1f s, %zu tx/s", n_tickets, fg->t_dist,
+             (size_t)((double)fg->dist_txs / fg->t_dist));
+    row("distribution: submit (commit)", note, "%.0f tickets/s", (double)n_tickets / fg->t_dist);
+    snprintf(note, sizeof note, "node: precheck + apply + store, all threads");
+    row("distribution: node CPU per ticket", note, "%.0f us",
+        1e6 * fg->cpu_dist / (double)n_tickets);
+    row("  = tickets per CPU-second", "(throughput if the node had one idle core)", "%.0f",
+        (double)n_tickets / fg->cpu_dist);
+}
+
+/* ------------------------------------------------------------ main */
+
+int
+main(void)
+{
+    codec_init();
+    scale = getenv("BENCH_LTDRS_SCALE") ? getenv("BENCH_LTDRS_SCALE") : "small";
+    bool full = strcmp(scale, "full") == 0;
+    if (!full && strcmp(scale, "small") != 0) {
+        fprintf(stderr, "bench_ltdrs: BENCH_LTDRS_SCALE must be small or full\n");
+        return 2;
+    }
+    n_students = env_uint("BENCH_LTDRS_STUDENTS", full ? 50000 : 5000);
+    n_activities = env_uint("BENCH_LTDRS_ACTIVITIES", full ? 1000 : 100);
+    n_tickets = env_uint("BENCH_LTDRS_TICKETS", full ? 1000000 : 100000);
+    n_threads = env_uint("BENCH_LTDRS_THREADS", 16);
+    batch = env_uint("BENCH_LTDRS_BATCH", 125);
+    n_lookups = env_uint("BENCH_LTDRS_LOOKUPS", 5000);
+    n_depts = full ? 20 : 10;
+    if (n_depts > n_activities)
+        n_depts = n_activities;
+    tickets_per_act = (unsigned)(n_tickets / n_activities);
+    if (tickets_per_act < 1 || tickets_per_act > n_students ||
+        tickets_per_act > ltdrs_tickets_max || batch >= tx_outputs_max) {
+        fprintf(stderr,
+                "bench_ltdrs: need 1 <= tickets/activities <= students (and <= %d), "
+                "batch < %d\n",
+                (int)ltdrs_tickets_max, (int)tx_outputs_max);
+        return 2;
+    }
+    n_tickets = (unsigned long)tickets_per_act * n_activities;
+    unsigned ncpu = cpus();
+    /* the command that reproduces this run */
+    char overrides[300] = "";
+    static const char *const knobs[] = {"BENCH_LTDRS_STUDENTS", "BENCH_LTDRS_ACTIVITIES",
+                                        "BENCH_LTDRS_TICKETS", "BENCH_LTDRS_LOOKUPS"};
+    for (size_t i = 0; i < ARRAY_LEN(knobs); i++)
+        if (getenv(knobs[i]) && *getenv(knobs[i])) {
+            size_t used = strlen(overrides);
+            snprintf(overrides + used, sizeof overrides - used, "%s=%.12s ", knobs[i],
+                     getenv(knobs[i]));
+            if (i < 3)
+                scale = "custom";
+        }
+
+    const char *qdir = getenv("BENCH_LTDRS_QUERY_ONLY");
+    bool qonly = qdir != NULL && *qdir != 0;
+    const char *parent = getenv("BENCH_LTDRS_DIR") ? getenv("BENCH_LTDRS_DIR") : "/tmp";
+    char tmpl[512] = "", dir[600];
+    if (qonly) {
+        snprintf(dir, sizeof dir, "%.500s", qdir);
+        scale = "query-only";
+    } else {
+        snprintf(tmpl, sizeof tmpl, "%.400s/ltdrs-bench-ltdrs.XXXXXX", parent);
+        if (mkdtemp(tmpl) == NULL)
+            die("mkdtemp", tmpl);
+        snprintf(dir, sizeof dir, "%s/d", tmpl);
+    }
+
+    char load0[32];
+    loadavg(load0, sizeof load0);
+    if (qonly)
+        printf("bench_ltdrs: queries only, on the ledger in %s; cpus=%u load=%s\n", dir, ncpu,
+               load0);
+    else
+        printf("bench_ltdrs: scale=%s students=%u activities=%u tickets=%lu (%u per activity) "
+               "departments=%u batch=%u submit-threads=%u cpus=%u load=%s\n",
+               scale, n_students, n_activities, n_tickets, tickets_per_act, n_depts, batch,
+               n_threads, ncpu, load0);
+    fflush(stdout);
+
+    codec_ed25519_keypair(&admin.pk, &admin.seed);
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    if (!qonly && node_init(dir, &admin.pk, NULL, &eb) != LTD_OK)
+        die("node_init", eb.msg);
+    struct node_config cfg;
+    node_config_defaults(&cfg);
+    cfg.data_dir = dir;
+    if (node_open(&cfg, &node, &eb) != LTD_OK)
+        die("node_open", eb.msg);
+    double t_all = now_s();
+
+    struct figs fg;
+    memset(&fg, 0, sizeof fg);
+    if (qonly)
+        find_ledger(node_store(node));
+    else
+        load_ledger(&fg, ncpu);
     double t_setup = now_s() - t_all;
     struct node_stats ns;
     node_stats(node, &ns);
 
     /* ---- check one activity's figures ---- */
     struct store *st = node_store(node);
-    {
+    if (!qonly) {
         struct buf b;
         buf_init(&b);
         struct ltd_hash app;
@@ -761,11 +887,11 @@ main(void)
         enum query_sort sort;
         bool desc;
         bool by_app;
-        double t[reps];
+        double t[reps], c[reps]; /* wall, thread CPU (ms) */
         size_t bytes, rows;
-    } rep[] = {{"report_csv_by_sid", QUERY_SORT_SID, false, false, {0}, 0, 0},
-               {"report_csv_by_count", QUERY_SORT_COUNT, true, false, {0}, 0, 0},
-               {"report_csv_activity", QUERY_SORT_SID, false, true, {0}, 0, 0}};
+    } rep[] = {{"report_csv_by_sid", QUERY_SORT_SID, false, false, {0}, {0}, 0, 0},
+               {"report_csv_by_count", QUERY_SORT_COUNT, true, false, {0}, {0}, 0, 0},
+               {"report_csv_activity", QUERY_SORT_SID, false, true, {0}, {0}, 0, 0}};
     for (int k = 0; k < reps; k++)
         for (size_t r = 0; r < ARRAY_LEN(rep); r++) {
             struct query_report q;
@@ -779,10 +905,11 @@ main(void)
                 LTD_ASSERT(hex_decode(q.f.app.b, 32, app_ids[0], 64));
             }
             buf_reset(&b);
-            double w0 = now_s();
+            double w0 = now_s(), rc0 = thread_cpu_s();
             if (query_report_csv(st, &q, &b, &eb) != LTD_OK)
                 die("query_report_csv", eb.msg);
             rep[r].t[k] = (now_s() - w0) * 1e3;
+            rep[r].c[k] = (thread_cpu_s() - rc0) * 1e3;
             rep[r].bytes = b.len;
             rep[r].rows = 0;
             for (size_t i = 0; i < b.len; i++)
@@ -790,8 +917,10 @@ main(void)
             rep[r].rows -= 1; /* header */
         }
     buf_release(&b);
-    for (size_t r = 0; r < ARRAY_LEN(rep); r++)
+    for (size_t r = 0; r < ARRAY_LEN(rep); r++) {
         qsort(rep[r].t, reps, sizeof rep[r].t[0], cmp_double);
+        qsort(rep[r].c, reps, sizeof rep[r].c[0], cmp_double);
+    }
     if (rep[0].rows != n_students)
         die("report", "the CSV does not have one row per student");
 
@@ -799,30 +928,10 @@ main(void)
     node_close(node);
 
     /* ---- report ---- */
-    double tps = (double)n_tickets / t_dist;
+    double tps = (double)n_tickets / fg.t_dist;
     char note[96];
-    row("keys + activation codes", "all cores", "%.2f s", t_keys);
-    snprintf(note, sizeof note, "%u records of <= %d students", (n_students + roster_batch - 1) / roster_batch,
-             (int)roster_batch);
-    row("roster import (commit)", note, "%.2f s", t_roster);
-    snprintf(note, sizeof note, "%u records, %u cores", n_students, ncpu);
-    row("student records: pre-sign", note, "%.0f /s", (double)n_students / t_sign_students);
-    snprintf(note, sizeof note, "%.1f s, %u threads", t_students, n_threads);
-    row("student records: submit (commit)", note, "%.0f /s", (double)n_students / t_students);
-    row("student records: node CPU per record", "precheck + apply + store", "%.0f us",
-        1e6 * cpu_students / n_students);
-    snprintf(note, sizeof note, "%u depts, %u activities", n_depts, n_activities);
-    row("departments, applications, approvals", note, "%.2f s", t_apps);
-    snprintf(note, sizeof note, "%zu transfers, %.0f MB, %u cores", dist_txs,
-             (double)dist_bytes / 1e6, ncpu);
-    row("distribution: build + sign", note, "%.0f tickets/s", (double)n_tickets / t_build);
-    snprintf(note, sizeof note, "%lu tickets in %.1f s, %zu tx/s", n_tickets, t_dist,
-             (size_t)((double)dist_txs / t_dist));
-    row("distribution: submit (commit)", note, "%.0f tickets/s", tps);
-    snprintf(note, sizeof note, "node: precheck + apply + store, all threads");
-    row("distribution: node CPU per ticket", note, "%.0f us", 1e6 * cpu_dist / (double)n_tickets);
-    row("  = tickets per CPU-second", "(throughput if the node had one idle core)", "%.0f",
-        (double)n_tickets / cpu_dist);
+    if (!qonly)
+        load_rows(&fg, ncpu);
     snprintf(note, sizeof note, "wall; max %.2f; %.1f KB/answer", wall[n_lookups - 1],
              (double)resp_bytes / n_lookups / 1024);
     row("student lookup p50 / p99 (ms)", note, "%.2f / %.2f", quantile(wall, n_lookups, 0.5),
@@ -833,13 +942,15 @@ main(void)
     const char *rlabel[] = {"report CSV all, by sid (ms)", "report CSV all, by count (ms)",
                             "report CSV one activity (ms)"};
     for (size_t r = 0; r < ARRAY_LEN(rep); r++) {
-        snprintf(note, sizeof note, "median / max of %d; %zu rows, %.2f MB", reps, rep[r].rows,
-                 (double)rep[r].bytes / 1e6);
-        row(rlabel[r], note, "%.0f / %.0f", rep[r].t[reps / 2], rep[r].t[reps - 1]);
+        snprintf(note, sizeof note, "wall median / max, CPU median, of %d; %zu rows, %.2f MB", reps,
+                 rep[r].rows, (double)rep[r].bytes / 1e6);
+        row(rlabel[r], note, "%.0f / %.0f; %.0f", rep[r].t[reps / 2], rep[r].t[reps - 1],
+            rep[r].c[reps / 2]);
     }
     snprintf(note, sizeof note, "%llu blocks, %llu tx", (unsigned long long)ns.blocks,
              (unsigned long long)ns.committed);
-    row("whole run / database size", note, "%.0f s / %.0f MB", t_setup, (double)db / 1e6);
+    if (!qonly)
+        row("whole run / database size", note, "%.0f s / %.0f MB", t_setup, (double)db / 1e6);
 
     printf("\n  %-38s %-18s %s\n", "figure", "value", "notes");
     for (int i = 0; i < n_rows; i++)
@@ -854,28 +965,39 @@ main(void)
            p99 < 10 ? "MET" : "MISSED", p99, rep_ms < 1000 ? "MET" : "MISSED", rep_ms);
 
     bench("BENCH ltdrs_scale=%s\n", scale);
-    bench("BENCH ltdrs_students=%u\nBENCH ltdrs_activities=%u\nBENCH ltdrs_tickets=%lu\n",
-          n_students, n_activities, n_tickets);
-    bench("BENCH ltdrs_student_sign_per_s=%.0f\n", (double)n_students / t_sign_students);
-    bench("BENCH ltdrs_student_register_per_s=%.0f\n", (double)n_students / t_students);
-    bench("BENCH ltdrs_distribution_tickets_per_s=%.0f\n", tps);
-    bench("BENCH ltdrs_distribution_tx_per_s=%.1f\n", (double)dist_txs / t_dist);
-    bench("BENCH ltdrs_distribution_cpu_us_per_ticket=%.1f\n", 1e6 * cpu_dist / (double)n_tickets);
-    bench("BENCH ltdrs_student_register_cpu_us=%.0f\n", 1e6 * cpu_students / n_students);
+    bench("BENCH ltdrs_students=%u\n", n_students);
+    if (!qonly) {
+        bench("BENCH ltdrs_activities=%u\nBENCH ltdrs_tickets=%lu\n", n_activities, n_tickets);
+        bench("BENCH ltdrs_student_sign_per_s=%.0f\n", (double)n_students / fg.t_sign_students);
+        bench("BENCH ltdrs_student_register_per_s=%.0f\n", (double)n_students / fg.t_students);
+        bench("BENCH ltdrs_student_register_cpu_us=%.0f\n", 1e6 * fg.cpu_students / n_students);
+        bench("BENCH ltdrs_distribution_tickets_per_s=%.0f\n", tps);
+        bench("BENCH ltdrs_distribution_tx_per_s=%.1f\n", (double)fg.dist_txs / fg.t_dist);
+        bench("BENCH ltdrs_distribution_cpu_us_per_ticket=%.1f\n",
+              1e6 * fg.cpu_dist / (double)n_tickets);
+    }
     bench("BENCH ltdrs_student_lookup_p50_ms=%.3f\n", quantile(wall, n_lookups, 0.5));
     bench("BENCH ltdrs_student_lookup_p99_ms=%.3f\n", p99);
     bench("BENCH ltdrs_student_lookup_max_ms=%.3f\n", wall[n_lookups - 1]);
     bench("BENCH ltdrs_student_lookup_p99_cpu_ms=%.3f\n", quantile(cpu, n_lookups, 0.99));
     for (size_t r = 0; r < ARRAY_LEN(rep); r++)
-        bench("BENCH ltdrs_%s_ms=%.1f\nBENCH ltdrs_%s_max_ms=%.1f\n", rep[r].name,
-              rep[r].t[reps / 2], rep[r].name, rep[r].t[reps - 1]);
-    bench("BENCH ltdrs_db_mb=%.0f\nBENCH ltdrs_run_s=%.0f\n", (double)db / 1e6, t_setup);
+        bench("BENCH ltdrs_%s_ms=%.1f\nBENCH ltdrs_%s_max_ms=%.1f\nBENCH ltdrs_%s_cpu_ms=%.1f\n",
+              rep[r].name, rep[r].t[reps / 2], rep[r].name, rep[r].t[reps - 1], rep[r].name,
+              rep[r].c[reps / 2]);
+    bench("BENCH ltdrs_db_mb=%.0f\n", (double)db / 1e6);
+    if (!qonly)
+        bench("BENCH ltdrs_run_s=%.0f\n", t_setup);
     printf("\n%s", bench_lines);
-    printf("command: BENCH_LTDRS_SCALE=%s BENCH_LTDRS_THREADS=%u BENCH_LTDRS_BATCH=%u "
-           "build/bench/bench_ltdrs\n",
-           scale, n_threads, batch);
+    if (qonly)
+        printf("command: BENCH_LTDRS_QUERY_ONLY=%s %sbuild/bench/bench_ltdrs\n", dir, overrides);
+    else
+        printf("command: BENCH_LTDRS_SCALE=%s %sBENCH_LTDRS_THREADS=%u BENCH_LTDRS_BATCH=%u "
+               "build/bench/bench_ltdrs\n",
+               full ? "full" : "small", overrides, n_threads, batch);
 
-    if (getenv("BENCH_LTDRS_KEEP") == NULL) {
+    if (qonly) {
+        /* an existing ledger: left as it was */
+    } else if (getenv("BENCH_LTDRS_KEEP") == NULL) {
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
         if (system(cmd) != 0)

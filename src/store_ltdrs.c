@@ -60,10 +60,12 @@ static const char *const lsql[L__COUNT] = {
                    " AND venue = ?4 AND status IN (0, 1)",
     [L_ASSET_APP] = "SELECT id FROM l_application WHERE asset = ?1",
     [L_TICKET_GET] = "SELECT app, holder, sid, revoked, spent FROM l_ticket WHERE okey = ?1",
-    [L_HOLDS] = "SELECT 1 FROM l_ticket WHERE sid = ?1 AND app = ?2 AND holder = 2 AND spent = 0",
+    [L_HOLDS] = "SELECT 1 FROM l_ticket WHERE sid = ?1 AND app = ?2 AND holder = 2"
+                " AND (spent = 0 OR revoked = 1)",
     [L_ROSTER_PUT] = "INSERT OR REPLACE INTO l_roster(sid, code_hash, generation, seq)"
                      " VALUES (?1, ?2, ?3, ?4)",
-    [L_STUDENT_PUT] = "INSERT OR REPLACE INTO l_student(sid, key, name, seq) VALUES (?1, ?2, ?3, ?4)",
+    [L_STUDENT_PUT] =
+        "INSERT OR REPLACE INTO l_student(sid, key, name, seq) VALUES (?1, ?2, ?3, ?4)",
     [L_KEY_PUT] = "INSERT INTO l_key(key, role, ref, seq) VALUES (?1, ?2, ?3, ?4)",
     [L_STUDENT_UNBIND] = "UPDATE l_student SET key = NULL WHERE sid = ?1",
     [L_DEPT_PUT] = "INSERT INTO l_department(id, key, name, norm, contact, status, seq)"
@@ -442,8 +444,7 @@ apply_roster(struct store *st, const struct ltdrs_record *r, uint64_t seq, struc
 }
 
 static enum ltd_err
-apply_student(struct store *st, const struct ltdrs_record *r, uint64_t seq,
-              struct ltd_errbuf *eb)
+apply_student(struct store *st, const struct ltdrs_record *r, uint64_t seq, struct ltd_errbuf *eb)
 {
     struct q q;
     enum ltd_err e = w_open(&q, st, L_STUDENT_PUT, eb);
@@ -460,8 +461,7 @@ apply_student(struct store *st, const struct ltdrs_record *r, uint64_t seq,
 }
 
 static enum ltd_err
-apply_unbind(struct store *st, const struct ltdrs_record *r, uint64_t seq,
-             struct ltd_errbuf *eb)
+apply_unbind(struct store *st, const struct ltdrs_record *r, uint64_t seq, struct ltd_errbuf *eb)
 {
     struct q q;
     enum ltd_err e = w_open(&q, st, L_STUDENT_UNBIND, eb);
@@ -486,8 +486,8 @@ apply_unbind(struct store *st, const struct ltdrs_record *r, uint64_t seq,
 }
 
 static enum ltd_err
-apply_department(struct store *st, const struct tx *t, const struct ltdrs_record *r,
-                 uint64_t seq, struct ltd_errbuf *eb)
+apply_department(struct store *st, const struct tx *t, const struct ltdrs_record *r, uint64_t seq,
+                 struct ltd_errbuf *eb)
 {
     char norm[ltdrs_norm_bytes_max];
     ltdrs_normalize(r->name, norm, sizeof norm);
@@ -507,8 +507,8 @@ apply_department(struct store *st, const struct tx *t, const struct ltdrs_record
 }
 
 static enum ltd_err
-apply_application(struct store *st, const struct tx *t, const struct ltdrs_record *r,
-                  uint64_t seq, struct ltd_errbuf *eb)
+apply_application(struct store *st, const struct tx *t, const struct ltdrs_record *r, uint64_t seq,
+                  struct ltd_errbuf *eb)
 {
     bool found = false;
     struct ltd_hash dept;
@@ -539,9 +539,8 @@ apply_application(struct store *st, const struct tx *t, const struct ltdrs_recor
 }
 
 static enum ltd_err
-put_ticket(struct store *st, int64_t okey, const struct ltd_hash *app, int holder,
-           const char *sid, const struct ltd_pubkey *skey, uint64_t amount, uint64_t seq,
-           struct ltd_errbuf *eb)
+put_ticket(struct store *st, int64_t okey, const struct ltd_hash *app, int holder, const char *sid,
+           const struct ltd_pubkey *skey, uint64_t amount, uint64_t seq, struct ltd_errbuf *eb)
 {
     struct q q;
     enum ltd_err e = w_open(&q, st, L_TICKET_PUT, eb);
@@ -560,8 +559,8 @@ put_ticket(struct store *st, int64_t okey, const struct ltd_hash *app, int holde
 }
 
 static enum ltd_err
-apply_ticket_issue(struct store *st, const struct tx *t, const struct ltdrs_record *r,
-                   uint64_t seq, struct ltd_errbuf *eb)
+apply_ticket_issue(struct store *st, const struct tx *t, const struct ltdrs_record *r, uint64_t seq,
+                   struct ltd_errbuf *eb)
 {
     struct q q;
     enum ltd_err e = w_open(&q, st, L_APP_APPROVE, eb);
@@ -621,8 +620,8 @@ apply_ticket_transfer(struct store *st, const struct tx *t, const struct ltdrs_r
             if ((e = put_ticket(st, okey, app, LTDRS_HELD_BY_STUDENT, sid, &sk, 1, seq, eb)) ||
                 (e = tally_add(st, sid, 1, eb)))
                 return e;
-        } else if ((e = put_ticket(st, okey, app, LTDRS_HELD_BY_DEPT, NULL, NULL,
-                                   t->out[i].amount, seq, eb))) {
+        } else if ((e = put_ticket(st, okey, app, LTDRS_HELD_BY_DEPT, NULL, NULL, t->out[i].amount,
+                                   seq, eb))) {
             return e;
         }
     }
@@ -677,8 +676,8 @@ apply_simple(struct store *st, enum lstmt id, const struct ltdrs_record *r, uint
 }
 
 static enum ltd_err
-apply_announcement(struct store *st, const struct tx *t, const struct ltdrs_record *r,
-                   uint64_t seq, struct ltd_errbuf *eb)
+apply_announcement(struct store *st, const struct tx *t, const struct ltdrs_record *r, uint64_t seq,
+                   struct ltd_errbuf *eb)
 {
     struct q q;
     enum ltd_err e = w_open(&q, st, L_ANN_PUT, eb);

@@ -94,9 +94,8 @@ commit(const struct buf *body)
 
 /* A CREATE by k with asset data from printf-style JSON; outputs: one of
  * `amount` to `to` (NULL: the signer). */
-static enum ltd_err LTD_PRINTF(5, 6)
-create(const struct key *k, const struct ltd_pubkey *to, uint64_t amount, char id[65],
-       const char *fmt, ...)
+static enum ltd_err LTD_PRINTF(5, 6) create(const struct key *k, const struct ltd_pubkey *to,
+                                            uint64_t amount, char id[65], const char *fmt, ...)
 {
     char text[8192];
     va_list ap;
@@ -129,7 +128,8 @@ create(const struct key *k, const struct ltd_pubkey *to, uint64_t amount, char i
 
 /* One output of a ticket TRANSFER. */
 struct out {
-    int kind; /* 0 plain to key a, 1 2-of-2 {a, b}, 2 1-of-2 {a, b}, 3 nested 2-of-(a, 1-of-(b, a)) */
+    int kind; /* 0 plain to key a, 1 2-of-2 {a, b}, 2 1-of-2 {a, b}, 3 nested 2-of-(a, 1-of-(b, a))
+               */
     const struct ltd_pubkey *a, *b;
     uint64_t amount;
 };
@@ -207,13 +207,13 @@ code_hash_hex(const char *sid, const char *code, char out[65])
     hex_encode(out, h, 32);
 }
 
-#define EXPECT(call, want)                                                                     \
-    do {                                                                                       \
-        enum ltd_err got_ = (call);                                                            \
-        if (got_ != (want))                                                                    \
-            fprintf(stderr, "  %s:%d got %s (%s), want %s\n", __FILE__, __LINE__,              \
-                    ltd_err_name(got_), last_msg, ltd_err_name(want));                         \
-        CHECK_EQ_INT(got_, (want));                                                            \
+#define EXPECT(call, want)                                                                         \
+    do {                                                                                           \
+        enum ltd_err got_ = (call);                                                                \
+        if (got_ != (want))                                                                        \
+            fprintf(stderr, "  %s:%d got %s (%s), want %s\n", __FILE__, __LINE__,                  \
+                    ltd_err_name(got_), last_msg, ltd_err_name(want));                             \
+        CHECK_EQ_INT(got_, (want));                                                                \
     } while (0)
 
 /* ---- the scenario with every rule broken on the way ---- */
@@ -228,68 +228,82 @@ test_roster_and_students(void)
     code_hash_hex("2020001", "code-one", h1);
     code_hash_hex("2020002", "code-two", h2);
     code_hash_hex("2020003", "code-three", h3);
-    const char *fmt = "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":["
-                      "{\"sid\":\"2020001\",\"code_hash\":\"%s\"},{\"sid\":\"2020002\",\"code_hash\":"
-                      "\"%s\"},{\"sid\":\"2020003\",\"code_hash\":\"%s\"}]}";
+    const char *fmt =
+        "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":["
+        "{\"sid\":\"2020001\",\"code_hash\":\"%s\"},{\"sid\":\"2020002\",\"code_hash\":"
+        "\"%s\"},{\"sid\":\"2020003\",\"code_hash\":\"%s\"}]}";
     EXPECT(create(&outsider, NULL, 1, NULL, fmt, h1, h2, h3), LTD_E_L_NOT_ADMIN);
     EXPECT(create(&admin, NULL, 1, NULL,
                   "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":[{\"sid\":\"20 01\","
                   "\"code_hash\":\"%s\"}]}",
                   h1),
            LTD_E_L_BAD_SID);
-    EXPECT(create(&admin, NULL, 1, NULL,
-                  "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":[{\"sid\":\"2020001\","
-                  "\"code_hash\":\"%s\"},{\"sid\":\"2020001\",\"code_hash\":\"%s\"}]}",
-                  h1, h1),
-           LTD_E_L_DUP_ROSTER);
+    EXPECT(
+        create(&admin, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":[{\"sid\":\"2020001\","
+               "\"code_hash\":\"%s\"},{\"sid\":\"2020001\",\"code_hash\":\"%s\"}]}",
+               h1, h1),
+        LTD_E_L_DUP_ROSTER);
     EXPECT(create(&admin, NULL, 1, NULL, fmt, h1, h2, h3), LTD_OK);
     /* the same generation again */
-    EXPECT(create(&admin, NULL, 1, NULL,
-                  "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":[{\"sid\":\"2020001\","
-                  "\"code_hash\":\"%s\"}]}",
-                  h1),
-           LTD_E_L_DUP_ROSTER);
+    EXPECT(
+        create(&admin, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":[{\"sid\":\"2020001\","
+               "\"code_hash\":\"%s\"}]}",
+               h1),
+        LTD_E_L_DUP_ROSTER);
     /* students register */
-    EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2029999\","
-                                       "\"code\":\"x\"}"),
+    EXPECT(create(&s1, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2029999\","
+                  "\"code\":\"x\"}"),
            LTD_E_L_NOT_ON_ROSTER);
-    EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
-                                       "\"code\":\"wrong\"}"),
+    EXPECT(create(&s1, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
+                  "\"code\":\"wrong\"}"),
            LTD_E_L_BAD_CODE);
-    EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
-                                       "\"code\":\"code-one\",\"name\":\"张三\"}"),
+    EXPECT(create(&s1, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
+                  "\"code\":\"code-one\",\"name\":\"张三\"}"),
            LTD_OK);
-    EXPECT(create(&s2, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
-                                       "\"code\":\"code-one\"}"),
+    EXPECT(create(&s2, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020001\","
+                  "\"code\":\"code-one\"}"),
            LTD_E_L_SID_BOUND);
-    EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020002\","
-                                       "\"code\":\"code-two\"}"),
+    EXPECT(create(&s1, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020002\","
+                  "\"code\":\"code-two\"}"),
            LTD_E_L_KEY_BOUND);
-    EXPECT(create(&s2, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020002\","
-                                       "\"code\":\"code-two\"}"),
+    EXPECT(create(&s2, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020002\","
+                  "\"code\":\"code-two\"}"),
            LTD_OK);
     /* a bound student cannot be re-listed on a later roster */
-    EXPECT(create(&admin, NULL, 1, NULL,
-                  "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":2,\"students\":[{\"sid\":\"2020001\","
-                  "\"code_hash\":\"%s\"}]}",
-                  h1),
-           LTD_E_L_SID_BOUND);
+    EXPECT(
+        create(&admin, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":2,\"students\":[{\"sid\":\"2020001\","
+               "\"code_hash\":\"%s\"}]}",
+               h1),
+        LTD_E_L_SID_BOUND);
     /* record token output must go to the signer */
-    EXPECT(create(&s3, &admin.pk, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                            "\"code\":\"code-three\"}"),
+    EXPECT(create(&s3, &admin.pk, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"code-three\"}"),
            LTD_E_L_BAD_RECORD);
     /* malformed records */
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":2,\"sid\":\"2020003\","
-                                       "\"code\":\"code-three\"}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":2,\"sid\":\"2020003\","
+                  "\"code\":\"code-three\"}"),
            LTD_E_L_BAD_RECORD);
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                       "\"code\":\"code-three\",\"extra\":1}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"code-three\",\"extra\":1}"),
            LTD_E_L_BAD_RECORD);
     EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"party\",\"v\":1}"), LTD_E_L_BAD_RECORD);
     EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[]}"),
            LTD_E_L_BAD_RECORD);
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                       "\"code\":\"code-three\"}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"code-three\"}"),
            LTD_OK);
     /* a plain BigchainDB CREATE is still accepted */
     EXPECT(create(&outsider, NULL, 1, NULL, "{\"msg\":\"plain\"}"), LTD_OK);
@@ -316,36 +330,44 @@ test_unbind(void)
                   h),
            LTD_OK);
     /* the old key stays used; a new key registers with the new code */
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                       "\"code\":\"new-code\"}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"new-code\"}"),
            LTD_E_L_KEY_BOUND);
     key_new(&s3);
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                       "\"code\":\"code-three\"}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"code-three\"}"),
            LTD_E_L_BAD_CODE);
-    EXPECT(create(&s3, NULL, 1, NULL, "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
-                                       "\"code\":\"new-code\"}"),
+    EXPECT(create(&s3, NULL, 1, NULL,
+                  "{\"ltdrs\":\"student\",\"v\":1,\"sid\":\"2020003\","
+                  "\"code\":\"new-code\"}"),
            LTD_OK);
 }
 
 static void
 test_departments(void)
 {
-    EXPECT(create(&dept, NULL, 1, dept_id, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"学习部\","
-                                           "\"contact\":\"study@example.edu\"}"),
+    EXPECT(create(&dept, NULL, 1, dept_id,
+                  "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"学习部\","
+                  "\"contact\":\"study@example.edu\"}"),
            LTD_OK);
-    EXPECT(create(&dept2, NULL, 1, NULL, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"  学习部 \","
-                                         "\"contact\":\"x\"}"),
+    EXPECT(create(&dept2, NULL, 1, NULL,
+                  "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"  学习部 \","
+                  "\"contact\":\"x\"}"),
            LTD_E_L_DUP_DEPT);
-    EXPECT(create(&s1, NULL, 1, NULL, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Sports\","
-                                       "\"contact\":\"x\"}"),
+    EXPECT(create(&s1, NULL, 1, NULL,
+                  "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Sports\","
+                  "\"contact\":\"x\"}"),
            LTD_E_L_KEY_BOUND);
     /* the admin's key cannot become a department or a student */
-    EXPECT(create(&admin, NULL, 1, NULL, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Admin club\","
-                                          "\"contact\":\"x\"}"),
+    EXPECT(create(&admin, NULL, 1, NULL,
+                  "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"Admin club\","
+                  "\"contact\":\"x\"}"),
            LTD_E_L_KEY_BOUND);
-    EXPECT(create(&dept2, NULL, 1, dept2_id, "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"体育部\","
-                                             "\"contact\":\"sport@example.edu\"}"),
+    EXPECT(create(&dept2, NULL, 1, dept2_id,
+                  "{\"ltdrs\":\"department\",\"v\":1,\"name\":\"体育部\","
+                  "\"contact\":\"sport@example.edu\"}"),
            LTD_OK);
     /* a pending department cannot apply */
     EXPECT(create(&dept, NULL, 1, NULL,
@@ -384,8 +406,8 @@ test_departments(void)
            LTD_OK);
 }
 
-#define APP_FMT                                                                                \
-    "{\"ltdrs\":\"application\",\"v\":1,\"name\":\"%s\",\"start\":\"%s\",\"end\":\"%s\","      \
+#define APP_FMT                                                                                    \
+    "{\"ltdrs\":\"application\",\"v\":1,\"name\":\"%s\",\"start\":\"%s\",\"end\":\"%s\","          \
     "\"venue\":\"A1 教学楼\",\"tickets\":%d,\"category\":\"学习\",\"description\":\"d\"}"
 
 static void
@@ -434,9 +456,9 @@ test_applications(void)
     EXPECT(create(&dept, NULL, 1, NULL, APP_FMT, "Reading club", start, end, 10), LTD_OK);
 }
 
-#define TICKET_FMT                                                                             \
-    "{\"ltdrs\":\"ticket\",\"v\":1,\"application\":\"%s\",\"name\":\"%s\",\"start\":"        \
-    "\"2020-06-28T08:00:00+08:00\",\"end\":\"2020-08-01T18:00:00+08:00\",\"venue\":"          \
+#define TICKET_FMT                                                                                 \
+    "{\"ltdrs\":\"ticket\",\"v\":1,\"application\":\"%s\",\"name\":\"%s\",\"start\":"              \
+    "\"2020-06-28T08:00:00+08:00\",\"end\":\"2020-08-01T18:00:00+08:00\",\"venue\":"               \
     "\"A1 教学楼\",\"category\":\"学习\"}"
 
 static void
@@ -450,8 +472,7 @@ test_approval(void)
            LTD_E_L_BAD_TICKET_OUT);
     EXPECT(create(&admin, &dept.pk, 300, NULL, TICKET_FMT, app_id, "另一个活动"),
            LTD_E_L_ACT_MISMATCH);
-    EXPECT(create(&admin, &dept.pk, 300, ticket_id, TICKET_FMT, app_id, "一对一帮扶学习"),
-           LTD_OK);
+    EXPECT(create(&admin, &dept.pk, 300, ticket_id, TICKET_FMT, app_id, "一对一帮扶学习"), LTD_OK);
     EXPECT(create(&admin, &dept.pk, 300, NULL, TICKET_FMT, app_id, "一对一帮扶学习"),
            LTD_E_L_DECIDED);
 }
@@ -495,16 +516,16 @@ test_distribution(void)
                     "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2029999\"]}", NULL),
            LTD_E_L_NOT_REGISTERED);
     /* number list does not match the outputs */
-    struct out o_ok2[3] = {{1, &s1.pk, &dept.pk, 1}, {1, &s2.pk, &dept.pk, 1},
-                           {0, &dept.pk, NULL, 298}};
+    struct out o_ok2[3] = {
+        {1, &s1.pk, &dept.pk, 1}, {1, &s2.pk, &dept.pk, 1}, {0, &dept.pk, NULL, 298}};
     EXPECT(transfer(ticket_id, ticket_id, 0, &dept_out, &dept, NULL, o_ok2, 3, md1, NULL),
            LTD_E_L_BAD_RECORD);
     /* no LTDRS metadata at all: still ticket rules */
     EXPECT(transfer(ticket_id, ticket_id, 0, &dept_out, &dept, NULL, o_ok2, 3, NULL, NULL),
            LTD_E_L_BAD_RECORD);
     /* the same student twice in one distribution */
-    struct out o_dup[3] = {{1, &s1.pk, &dept.pk, 1}, {1, &s1.pk, &dept.pk, 1},
-                           {0, &dept.pk, NULL, 298}};
+    struct out o_dup[3] = {
+        {1, &s1.pk, &dept.pk, 1}, {1, &s1.pk, &dept.pk, 1}, {0, &dept.pk, NULL, 298}};
     EXPECT(transfer(ticket_id, ticket_id, 0, &dept_out, &dept, NULL, o_dup, 3,
                     "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020001\",\"2020001\"]}",
                     NULL),
@@ -562,6 +583,22 @@ test_revocation_and_close(void)
     EXPECT(create(&admin, NULL, 1, NULL, fmt, "nothex:0", "fraud"), LTD_E_L_BAD_RECORD);
     EXPECT(create(&admin, NULL, 1, NULL, fmt, t0, "bought, not attended"), LTD_OK);
     EXPECT(create(&admin, NULL, 1, NULL, fmt, t0, "again"), LTD_E_L_REVOKED);
+    /* a revoked ticket returned to the department cannot be handed out again
+     * to the same student: the revocation keeps counting as "held" */
+    {
+        struct out held = {1, &s1.pk, &dept.pk, 1};
+        struct out to_dept = {0, &dept.pk, NULL, 1};
+        char ret_id[65];
+        EXPECT(transfer(ticket_id, dist_id, 0, &held, &s1, &dept, &to_dept, 1,
+                        "{\"ltdrs\":\"return\",\"v\":1}", ret_id),
+               LTD_OK);
+        struct out back = {0, &dept.pk, NULL, 1};
+        struct out again = {1, &s1.pk, &dept.pk, 1};
+        EXPECT(transfer(ticket_id, ret_id, 0, &back, &dept, NULL, &again, 1,
+                        "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020001\"]}",
+                        NULL),
+               LTD_E_L_HAS_TICKET);
+    }
     /* close */
     const char *cfmt = "{\"ltdrs\":\"close\",\"v\":1,\"application\":\"%s\"}";
     EXPECT(create(&dept2, NULL, 1, NULL, cfmt, app_id), LTD_E_L_NOT_ALLOWED);
