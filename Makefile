@@ -36,7 +36,7 @@ TEST_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 REPLAY_BIN := $(patsubst fuzz/fuzz_%.c,$(O)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
-BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC)) build/bench/loadgen
 HDRS     := $(wildcard src/*.h) tests/test.h
 
 .PHONY: all run test unit bench fuzz lint clean deps deps-test replay jstest httptest
