@@ -205,6 +205,9 @@ der_next(const struct dec *x, struct der *d, uint8_t *tag, struct der *body)
 {
     const uint8_t *p = d->p;
     size_t hdr = 2, len;
+    *tag = 0; /* rule 6: outputs are defined even when this fails */
+    body->p = NULL;
+    body->n = 0;
     if (d->n < 2)
         return der_fail(x, p, LTD_E_CC_DER, "truncated element header");
     if (p[1] < 0x80) {
@@ -425,7 +428,7 @@ ful_threshold(const struct dec *x, struct der body, unsigned depth, struct cc_fu
         rc = der_fail(x, at, LTD_E_CC_DEPTH, "threshold nested too deeply");
     if (rc != LTD_OK)
         return rc;
-    f->ful = arena_alloc(x->a, f->n_ful * sizeof *f->ful);
+    f->ful = arena_alloc(x->a, f->n_ful * sizeof(struct cc_fulfillment *));
     f->cond = arena_alloc(x->a, f->n_cond * sizeof *f->cond);
     for (uint32_t i = 0; i < f->n_ful && rc == LTD_OK; i++)
         rc = ful_decode(x, &fset, depth + 1, &f->ful[i]);
@@ -1023,7 +1026,7 @@ details_threshold(struct dparse *x, const struct cjson *j, unsigned depth, struc
         return rc;
     d->type = CC_THRESHOLD;
     d->n_sub = subs->len;
-    d->sub = arena_alloc(x->a, subs->len * sizeof *d->sub);
+    d->sub = arena_alloc(x->a, subs->len * sizeof(struct cc_details *));
     for (uint32_t i = 0; i < subs->len && rc == LTD_OK; i++) {
         old = path_push(x, ".subconditions", (long)i);
         rc = details_node(x, subs->items[i], depth + 1, &d->sub[i]);
@@ -1135,7 +1138,7 @@ cc_details_threshold(struct arena *a, uint32_t threshold, uint32_t n, struct cc_
     d->type = CC_THRESHOLD;
     d->threshold = threshold;
     d->n_sub = n;
-    d->sub = arena_alloc(a, n * sizeof *d->sub);
+    d->sub = arena_alloc(a, n * sizeof(struct cc_details *));
     for (uint32_t i = 0; i < n; i++) {
         LTD_ASSERT(subs[i] != NULL);
         d->sub[i] = subs[i];
@@ -1300,7 +1303,7 @@ build_threshold(const struct builder *b, const struct cc_details *d, struct buil
         f->type = CC_THRESHOLD;
         f->n_ful = k;
         f->n_cond = n - k;
-        f->ful = arena_alloc(b->a, k * sizeof *f->ful);
+        f->ful = arena_alloc(b->a, k * sizeof(struct cc_fulfillment *));
         f->cond = arena_alloc(b->a, (n - k) * sizeof *f->cond);
         for (uint32_t i = 0, fi = 0, ci = 0; i < n; i++) {
             if (chosen[i])

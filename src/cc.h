@@ -90,8 +90,7 @@ void cc_condition_uri(const struct cc_condition *c, struct buf *out);
 /* Parses a condition URI (strict: the exact shape cc_condition_uri writes;
  * cost is canonical decimal up to UINT64_MAX).  LTD_E_CC_URI otherwise. */
 LTD_MUST_CHECK enum ltd_err cc_condition_from_uri(const char *uri, size_t n,
-                                                  struct cc_condition *out,
-                                                  struct ltd_errbuf *eb);
+                                                  struct cc_condition *out, struct ltd_errbuf *eb);
 bool cc_condition_eq(const struct cc_condition *a, const struct cc_condition *b);
 /* Name of a type ("ed25519-sha-256"), NULL for unknown. */
 const char *cc_type_name(unsigned type);
@@ -148,11 +147,9 @@ LTD_MUST_CHECK bool cc_fulfillment_verify(const struct cc_fulfillment *f, const 
 bool cc_fulfillment_is_signed(const struct cc_fulfillment *f);
 /* Keys of the signed ed25519 leaves, depth-first; at most cap written,
  * returns total. */
-size_t cc_fulfillment_signers(const struct cc_fulfillment *f, struct ltd_pubkey *keys,
-                              size_t cap);
+size_t cc_fulfillment_signers(const struct cc_fulfillment *f, struct ltd_pubkey *keys, size_t cap);
 /* Collects (key, signature) of every signed ed25519 leaf. */
-size_t cc_fulfillment_signatures(const struct cc_fulfillment *f, struct cc_signer *out,
-                                 size_t cap);
+size_t cc_fulfillment_signatures(const struct cc_fulfillment *f, struct cc_signer *out, size_t cap);
 
 /*
  * Builds a fulfillment for `d` from the given signatures: an ed25519 leaf is
@@ -168,8 +165,7 @@ size_t cc_fulfillment_signatures(const struct cc_fulfillment *f, struct cc_signe
  */
 LTD_MUST_CHECK enum ltd_err cc_fulfillment_build(struct arena *a, const struct cc_details *d,
                                                  const struct cc_signer *signers, size_t n,
-                                                 bool allow_partial,
-                                                 struct cc_fulfillment **out,
+                                                 bool allow_partial, struct cc_fulfillment **out,
                                                  struct ltd_errbuf *eb);
 
 #endif

@@ -64,10 +64,10 @@ struct cj_slot {
  * parsed (objects only). */
 struct cj_frame {
     struct cjson *node; /* the container, filled in when it closes */
-    uint32_t base;      /* index of its first child in the slot stack */
     const char *key;    /* pending key (objects) */
-    uint32_t klen;      /* its bytes */
     size_t kpos;        /* its byte offset */
+    uint32_t base;      /* index of its first child in the slot stack */
+    uint32_t klen;      /* bytes of key */
 };
 
 struct cj_parser {
@@ -711,7 +711,7 @@ cj_close(struct cj_parser *ps, struct cjson **out)
     if (n == 0)
         return LTD_OK;
     if (v->type == CJSON_ARRAY) {
-        v->items = arena_alloc(ps->a, (size_t)n * sizeof *v->items);
+        v->items = arena_alloc(ps->a, (size_t)n * sizeof(struct cjson *));
         for (uint32_t k = 0; k < n; k++)
             v->items[k] = s[k].val;
         return LTD_OK;
@@ -1128,7 +1128,8 @@ cj_write(const struct cjson *v, struct buf *b)
         } else { /* a node built by hand */
             LTD_ASSERT(isfinite(v->num));
             char r[cj_repr_bytes_max];
-            cj_out(b, r, cj_repr(v->num, r));
+            size_t rn = cj_repr(v->num, r); /* fill r before it is read */
+            cj_out(b, r, rn);
         }
         return;
     case CJSON_STRING:
@@ -1293,7 +1294,7 @@ cjson_arr_push(struct arena *a, struct cjson *arr, struct cjson *v)
 {
     LTD_ASSERT(arr != NULL && arr->type == CJSON_ARRAY);
     LTD_ASSERT(v != NULL);
-    arr->items = cj_arena_grow(a, arr->items, arr->len, &arr->cap, sizeof *arr->items);
+    arr->items = cj_arena_grow(a, arr->items, arr->len, &arr->cap, sizeof(struct cjson *));
     arr->items[arr->len++] = v;
 }
 
@@ -1336,7 +1337,7 @@ cjson_clone(struct arena *a, const struct cjson *v)
     if (v->str != NULL)
         c->str = arena_memdup(a, v->str, v->len);
     if (v->type == CJSON_ARRAY && v->len > 0) {
-        c->items = arena_alloc(a, (size_t)v->len * sizeof *c->items);
+        c->items = arena_alloc(a, (size_t)v->len * sizeof(struct cjson *));
         for (uint32_t k = 0; k < v->len; k++)
             c->items[k] = cjson_clone(a, v->items[k]);
     } else if (v->type == CJSON_OBJECT && v->len > 0) {

@@ -43,20 +43,20 @@ enum cjson_type {
 struct cjson;
 
 struct cjson_member {
-    const char *key;  /* unescaped UTF-8, NUL-terminated (may contain NUL) */
-    uint32_t klen;    /* key bytes */
+    const char *key; /* unescaped UTF-8, NUL-terminated (may contain NUL) */
+    uint32_t klen;   /* key bytes */
     struct cjson *val;
 };
 
 struct cjson {
     enum cjson_type type;
-    uint32_t len;                  /* string/number bytes, or number of items/members */
-    const char *str;               /* STRING/INT/FLOAT text, NUL-terminated */
-    double num;                    /* FLOAT value; for INT the nearest double (+-HUGE_VAL
-                                      beyond the double range) */
-    struct cjson **items;          /* ARRAY items, in order */
-    struct cjson_member *members;  /* OBJECT members, sorted by key bytes */
-    uint32_t cap;                  /* allocated slots in items/members (builders) */
+    uint32_t len;                 /* string/number bytes, or number of items/members */
+    const char *str;              /* STRING/INT/FLOAT text, NUL-terminated */
+    double num;                   /* FLOAT value; for INT the nearest double (+-HUGE_VAL
+                                     beyond the double range) */
+    struct cjson **items;         /* ARRAY items, in order */
+    struct cjson_member *members; /* OBJECT members, sorted by key bytes */
+    uint32_t cap;                 /* allocated slots in items/members (builders) */
 };
 
 struct cjson_limits {

@@ -206,7 +206,7 @@ parse_key_list(const char *prog, const char *s, size_t n, struct arena *a,
         nk++;
         start = i + 1;
     }
-    struct cc_details **subs = arena_alloc(a, sizeof *subs * nk);
+    struct cc_details **subs = arena_alloc(a, sizeof(struct cc_details *) * nk);
     for (uint32_t k = 0; k < nk; k++)
         subs[k] = cc_details_ed25519(a, &keys[k]);
     *subs_out = subs;
@@ -430,7 +430,8 @@ warn_unused_spent(const char *prog, const struct spent_set *s)
 static const struct cc_details **
 spent_details(const struct tx *t, struct spent_set *s, struct arena *a, bool create_owners)
 {
-    const struct cc_details **d = arena_alloc(a, sizeof *d * (t->n_in ? t->n_in : 1));
+    const struct cc_details **d =
+        arena_alloc(a, sizeof(const struct cc_details *) * (t->n_in ? t->n_in : 1));
     for (uint32_t i = 0; i < t->n_in; i++) {
         const struct tx_input *in = &t->in[i];
         if (t->op == TX_CREATE) {
@@ -688,7 +689,7 @@ tx_transfer(int argc, char **argv)
     if ((rc = load_inputs(&args.val[T_INPUT], &a, &ti)) ||
         (rc = transfer_build(&args, &a, &ti, &t)))
         goto out;
-    const struct cc_details **spent = arena_alloc(&a, sizeof *spent * ti.n);
+    const struct cc_details **spent = arena_alloc(&a, sizeof(const struct cc_details *) * ti.n);
     for (uint32_t k = 0; k < ti.n; k++)
         spent[k] = ti.ins[k].details;
     if ((rc = sign_with_keys(transfer_prog, &args.val[T_KEY], &a, &t, spent, true)))

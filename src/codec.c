@@ -236,7 +236,7 @@ codec_b58_encode32(const uint8_t in[32], char out[48])
     for (size_t i = 0; i < 8; i++)
         limb[i] = (uint32_t)in[4 * i] << 24 | (uint32_t)in[4 * i + 1] << 16 |
                   (uint32_t)in[4 * i + 2] << 8 | in[4 * i + 3];
-    char rev[50];
+    char rev[50] = {0}; /* only rev[0..nd) is read; zeroed so tools can see that */
     size_t nd = 0;
     size_t top = 0; /* first non-zero limb */
     while (top < 8 && limb[top] == 0)

@@ -63,8 +63,8 @@ void codec_ed25519_keypair(struct ltd_pubkey *pk, struct ltd_seed *seed); /* ran
 void codec_ed25519_seed_pubkey(const struct ltd_seed *seed, struct ltd_pubkey *pk);
 void codec_ed25519_sign(const struct ltd_seed *seed, const uint8_t *msg, size_t n,
                         struct ltd_sig *sig);
-LTD_MUST_CHECK bool codec_ed25519_verify(const struct ltd_pubkey *pk, const uint8_t *msg,
-                                         size_t n, const struct ltd_sig *sig);
+LTD_MUST_CHECK bool codec_ed25519_verify(const struct ltd_pubkey *pk, const uint8_t *msg, size_t n,
+                                         const struct ltd_sig *sig);
 /* Random bytes (libsodium). */
 void codec_random(void *p, size_t n);
 /* Wipes n bytes (sodium_memzero). */

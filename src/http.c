@@ -700,9 +700,8 @@ http_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, st
         return LTD_OK;
     }
     struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+    const char *h4 = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, h4, &a4->sin_addr) != 1)
         return ltd_fail(eb, LTD_E_USAGE, "listen address '%s': bad IPv4 host", s);
     a4->sin_family = AF_INET;
     a4->sin_port = htons((uint16_t)port);
@@ -806,7 +805,7 @@ http_client_addr(struct http_req *req)
     else if (sa && sa->sa_family == AF_INET6)
         src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
     if (src == NULL || inet_ntop(sa->sa_family, src, out, INET6_ADDRSTRLEN) == NULL)
-        strcpy(out, "?");
+        memcpy(out, "?", 2);
     return out;
 }
 
@@ -1712,7 +1711,7 @@ ws_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char 
     s->fd = sock;
     s->urh = urh;
     s->pattern = c->req.route->pattern;
-    s->q = xcalloc(http_ws_queue_frames_max, sizeof *s->q);
+    s->q = xcalloc(http_ws_queue_frames_max, sizeof(struct ws_msg *));
     int fl = fcntl(sock, F_GETFL);
     bool ok = fl >= 0 && fcntl(sock, F_SETFL, fl | O_NONBLOCK) == 0;
     pthread_mutex_lock(&srv->wmu);
@@ -2259,7 +2258,7 @@ server_new(const struct http_config *cfg, const struct http_route *routes, size_
     srv->pfd = xcalloc(dm, sizeof *srv->pfd);
     srv->pslot = xcalloc(dm, sizeof *srv->pslot);
     srv->pgen = xcalloc(dm, sizeof *srv->pgen);
-    srv->resume = xcalloc(dm, sizeof *srv->resume);
+    srv->resume = xcalloc(dm, sizeof(struct MHD_Connection *));
     return srv;
 }
 

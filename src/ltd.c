@@ -94,6 +94,7 @@ void
 buf_reserve(struct buf *b, size_t extra)
 {
     LTD_ASSERT(b->len <= b->cap);
+    LTD_ASSERT(b->p != NULL || b->cap == 0);
     if (b->cap - b->len > extra)
         return;
     size_t cap = b->cap ? b->cap : 256;

@@ -22,19 +22,19 @@ _Noreturn void ltd_assert_fail(const char *expr, const char *file, int line);
 
 /* ---- named limits (rule 10): one place, qualifier last ---- */
 enum {
-    json_bytes_max = 16 * 1024 * 1024,  /* largest JSON document we parse */
-    json_depth_max = 256,               /* nesting of arrays/objects */
-    json_string_bytes_max = 1024 * 1024,/* one string value or key */
-    json_members_max = 100000,          /* members of one object / items of one array */
-    tx_bytes_max = 1024 * 1024,         /* one transaction body */
-    tx_inputs_max = 1000,               /* inputs of one transaction */
-    tx_outputs_max = 1000,              /* outputs of one transaction */
-    tx_keys_max = 64,                   /* owners_before / public_keys entries */
-    cc_depth_max = 100,                 /* threshold nesting (BigchainDB: ThresholdTooDeep) */
-    cc_subconditions_max = 256,         /* children of one threshold */
-    cc_der_bytes_max = 65536,           /* one fulfillment after base64url decoding */
-    cc_threshold_max = 100,             /* details "threshold" upper bound (schema) */
-    errmsg_bytes_max = 512,             /* one error message */
+    json_bytes_max = 16 * 1024 * 1024,   /* largest JSON document we parse */
+    json_depth_max = 256,                /* nesting of arrays/objects */
+    json_string_bytes_max = 1024 * 1024, /* one string value or key */
+    json_members_max = 100000,           /* members of one object / items of one array */
+    tx_bytes_max = 1024 * 1024,          /* one transaction body */
+    tx_inputs_max = 1000,                /* inputs of one transaction */
+    tx_outputs_max = 1000,               /* outputs of one transaction */
+    tx_keys_max = 64,                    /* owners_before / public_keys entries */
+    cc_depth_max = 100,                  /* threshold nesting (BigchainDB: ThresholdTooDeep) */
+    cc_subconditions_max = 256,          /* children of one threshold */
+    cc_der_bytes_max = 65536,            /* one fulfillment after base64url decoding */
+    cc_threshold_max = 100,              /* details "threshold" upper bound (schema) */
+    errmsg_bytes_max = 512,              /* one error message */
 };
 
 /* BigchainDB's amount ceiling: 9 * 10^18. */
@@ -88,8 +88,8 @@ struct arena {
     size_t total;             /* bytes handed out in all chunks */
 };
 void arena_init(struct arena *a);
-void arena_release(struct arena *a); /* frees every chunk */
-void *arena_alloc(struct arena *a, size_t n); /* 16-byte aligned, zeroed */
+void arena_release(struct arena *a);                          /* frees every chunk */
+void *arena_alloc(struct arena *a, size_t n);                 /* 16-byte aligned, zeroed */
 char *arena_memdup(struct arena *a, const void *p, size_t n); /* adds a NUL */
 
 /* Hex: lowercase encoding; decoding accepts lowercase only when strict. */

@@ -15,13 +15,20 @@
 #include <string.h>
 
 static const char *const kind_names[] = {
-    [LTDRS_NONE] = "none",         [LTDRS_ROSTER] = "roster",
-    [LTDRS_STUDENT] = "student",   [LTDRS_UNBIND] = "unbind",
-    [LTDRS_DEPARTMENT] = "department", [LTDRS_CERTIFY] = "certify",
-    [LTDRS_APPLICATION] = "application", [LTDRS_DECISION] = "decision",
-    [LTDRS_TICKET] = "ticket",     [LTDRS_DISTRIBUTION] = "distribution",
-    [LTDRS_RETURN] = "return",     [LTDRS_REVOCATION] = "revocation",
-    [LTDRS_CLOSE] = "close",       [LTDRS_ANNOUNCEMENT] = "announcement",
+    [LTDRS_NONE] = "none",
+    [LTDRS_ROSTER] = "roster",
+    [LTDRS_STUDENT] = "student",
+    [LTDRS_UNBIND] = "unbind",
+    [LTDRS_DEPARTMENT] = "department",
+    [LTDRS_CERTIFY] = "certify",
+    [LTDRS_APPLICATION] = "application",
+    [LTDRS_DECISION] = "decision",
+    [LTDRS_TICKET] = "ticket",
+    [LTDRS_DISTRIBUTION] = "distribution",
+    [LTDRS_RETURN] = "return",
+    [LTDRS_REVOCATION] = "revocation",
+    [LTDRS_CLOSE] = "close",
+    [LTDRS_ANNOUNCEMENT] = "announcement",
 };
 
 const char *
@@ -172,8 +179,8 @@ plain_key(const struct cc_details *d, const struct ltd_pubkey *k)
 
 struct field {
     const char *name;
-    char kind;     /* 's' string, 'i' integer, 'h' hex id, 'a' array, 'o' optional string */
-    unsigned max;  /* string bytes */
+    char kind;    /* 's' string, 'i' integer, 'h' hex id, 'a' array, 'o' optional string */
+    unsigned max; /* string bytes */
 };
 
 /* Checks that obj has exactly the listed fields (plus "ltdrs" and "v"),
@@ -280,8 +287,8 @@ parse_ticket_ref(const struct cjson *o, struct ltdrs_record *r, struct ltd_errbu
     const char *s = sget(o, "ticket");
     const char *colon = s ? strchr(s, ':') : NULL;
     char *end = NULL;
-    if (s == NULL || colon == NULL || colon - s != 64 ||
-        !hex_decode(r->ticket_txid.b, 32, s, 64) || colon[1] == 0)
+    if (s == NULL || colon == NULL || colon - s != 64 || !hex_decode(r->ticket_txid.b, 32, s, 64) ||
+        colon[1] == 0)
         return ltd_fail(eb, LTD_E_L_BAD_RECORD, "'ticket' must be <transaction_id>:<index>");
     r->ticket_index = strtoull(colon + 1, &end, 10);
     if (*end != 0 || r->ticket_index > 65535)
@@ -303,14 +310,13 @@ parse_create_fields(const struct cjson *o, struct ltdrs_record *r, struct ltd_er
     static const struct field certify[] = {
         {"department", 'h', 0}, {"decision", 's', 16}, {"reason", 'o', T}};
     static const struct field app[] = {
-        {"name", 's', S},     {"start", 's', 40},     {"end", 's', 40},
-        {"venue", 's', S},    {"tickets", 'i', 0},    {"category", 's', S},
-        {"description", 'o', T}};
+        {"name", 's', S},    {"start", 's', 40},   {"end", 's', 40},       {"venue", 's', S},
+        {"tickets", 'i', 0}, {"category", 's', S}, {"description", 'o', T}};
     static const struct field decision[] = {
         {"application", 'h', 0}, {"decision", 's', 16}, {"reason", 's', T}};
-    static const struct field ticket[] = {
-        {"application", 'h', 0}, {"name", 's', S},  {"start", 's', 40},
-        {"end", 's', 40},        {"venue", 's', S}, {"category", 's', S}};
+    static const struct field ticket[] = {{"application", 'h', 0}, {"name", 's', S},
+                                          {"start", 's', 40},      {"end", 's', 40},
+                                          {"venue", 's', S},       {"category", 's', S}};
     static const struct field revocation[] = {{"ticket", 's', 80}, {"reason", 's', T}};
     static const struct field close_f[] = {{"application", 'h', 0}};
     static const struct field ann[] = {
@@ -358,8 +364,7 @@ parse_create(const struct cjson *o, struct ltdrs_record *r, struct ltd_errbuf *e
         r->reason = sget(o, "reason");
         if (!ltdrs_sid_ok(r->sid))
             return ltd_fail(eb, LTD_E_L_BAD_SID, "'%.40s' is not a student number", r->sid);
-        if (r->kind == LTDRS_UNBIND &&
-            !hex_decode(r->code_hash, 32, sget(o, "code_hash"), 64))
+        if (r->kind == LTDRS_UNBIND && !hex_decode(r->code_hash, 32, sget(o, "code_hash"), 64))
             return ltd_fail(eb, LTD_E_L_BAD_RECORD, "'code_hash' must be 64 hex");
         return LTD_OK;
     case LTDRS_DEPARTMENT:
@@ -467,11 +472,11 @@ ltdrs_parse(const struct tx *t, struct ltdrs_record *r, struct ltd_errbuf *eb)
 
 /* ------------------------------------------------------------- rules */
 
-#define TRY(x)                                                                                 \
-    do {                                                                                       \
-        enum ltd_err e_ = (x);                                                                 \
-        if (e_)                                                                                \
-            return e_;                                                                         \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        enum ltd_err e_ = (x);                                                                     \
+        if (e_)                                                                                    \
+            return e_;                                                                             \
     } while (0)
 
 static bool
@@ -509,12 +514,13 @@ check_roster(const struct ltdrs_view *v, const struct ltdrs_record *r, struct lt
         const char *sid = e->type == CJSON_OBJECT ? sget(e, "sid") : NULL;
         const char *h = e->type == CJSON_OBJECT ? sget(e, "code_hash") : NULL;
         uint8_t hb[32];
-        if (sid == NULL || h == NULL || e->len != 2 || strlen(h) != 64 || !hex_decode(hb, 32, h, 64))
-            return ltd_fail(eb, LTD_E_L_BAD_RECORD,
-                            "students[%u] must be {\"sid\", \"code_hash\"}", i);
+        if (sid == NULL || h == NULL || e->len != 2 || strlen(h) != 64 ||
+            !hex_decode(hb, 32, h, 64))
+            return ltd_fail(eb, LTD_E_L_BAD_RECORD, "students[%u] must be {\"sid\", \"code_hash\"}",
+                            i);
         if (!ltdrs_sid_ok(sid))
-            return ltd_fail(eb, LTD_E_L_BAD_SID, "students[%u]: '%.40s' is not a student number",
-                            i, sid);
+            return ltd_fail(eb, LTD_E_L_BAD_SID, "students[%u]: '%.40s' is not a student number", i,
+                            sid);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(sget(st->items[j], "sid"), sid) == 0)
                 return ltd_fail(eb, LTD_E_L_DUP_ROSTER, "student %s is listed twice", sid);
@@ -524,8 +530,8 @@ check_roster(const struct ltdrs_view *v, const struct ltdrs_record *r, struct lt
         struct ltd_pubkey k;
         TRY(v->roster(v->ctx, sid, &found, old, &gen, eb));
         if (found && gen >= r->generation)
-            return ltd_fail(eb, LTD_E_L_DUP_ROSTER,
-                            "student %s is already on roster generation %u", sid, gen);
+            return ltd_fail(eb, LTD_E_L_DUP_ROSTER, "student %s is already on roster generation %u",
+                            sid, gen);
         TRY(v->student_key(v->ctx, sid, &bound, &k, eb));
         if (bound)
             return ltd_fail(eb, LTD_E_L_SID_BOUND, "student %s is already registered", sid);
@@ -559,8 +565,7 @@ check_student(const struct ltdrs_view *v, const struct ltdrs_record *r, struct l
 }
 
 static enum ltd_err
-check_department(const struct ltdrs_view *v, const struct ltdrs_record *r,
-                 struct ltd_errbuf *eb)
+check_department(const struct ltdrs_view *v, const struct ltdrs_record *r, struct ltd_errbuf *eb)
 {
     char norm[ltdrs_norm_bytes_max];
     bool used = false;
@@ -592,8 +597,7 @@ check_certify(const struct ltdrs_view *v, const struct ltdrs_record *r, struct l
 }
 
 static enum ltd_err
-check_application(const struct ltdrs_view *v, const struct ltdrs_record *r,
-                  struct ltd_errbuf *eb)
+check_application(const struct ltdrs_view *v, const struct ltdrs_record *r, struct ltd_errbuf *eb)
 {
     bool found = false, used = false;
     struct ltd_hash dept;
@@ -611,8 +615,8 @@ check_application(const struct ltdrs_view *v, const struct ltdrs_record *r,
 
 /* The pending application a decision or ticket refers to. */
 static enum ltd_err
-pending_app(const struct ltdrs_view *v, const struct ltdrs_record *r,
-            struct ltdrs_application *a, struct ltd_errbuf *eb)
+pending_app(const struct ltdrs_view *v, const struct ltdrs_record *r, struct ltdrs_application *a,
+            struct ltd_errbuf *eb)
 {
     bool found = false;
     TRY(v->application(v->ctx, &r->ref, &found, a, eb));
@@ -642,17 +646,15 @@ check_ticket_issue(const struct ltdrs_view *v, const struct tx *t, const struct 
     if (t->out[0].amount > a.tickets)
         return ltd_fail(eb, LTD_E_L_OVER_QUOTA, "%llu tickets issued but %u requested",
                         (unsigned long long)t->out[0].amount, a.tickets);
-    if (strcmp(a.name, r->act.name) || strcmp(a.start, r->act.start) ||
-        strcmp(a.end, r->act.end) || strcmp(a.venue, r->act.venue) ||
-        strcmp(a.category, r->act.category))
+    if (strcmp(a.name, r->act.name) || strcmp(a.start, r->act.start) || strcmp(a.end, r->act.end) ||
+        strcmp(a.venue, r->act.venue) || strcmp(a.category, r->act.category))
         return ltd_fail(eb, LTD_E_L_ACT_MISMATCH,
                         "the ticket's activity fields differ from the application's");
     return LTD_OK;
 }
 
 static enum ltd_err
-check_revocation(const struct ltdrs_view *v, const struct ltdrs_record *r,
-                 struct ltd_errbuf *eb)
+check_revocation(const struct ltdrs_view *v, const struct ltdrs_record *r, struct ltd_errbuf *eb)
 {
     TRY(need_admin(v, r, eb));
     bool found = false;
@@ -780,9 +782,8 @@ check_distribution_outputs(const struct ltdrs_view *v, const struct tx *t,
 
 /* Every TRANSFER of a ticket asset, whatever its metadata. */
 static enum ltd_err
-check_ticket_transfer(const struct ltdrs_view *v, const struct tx *t,
-                      const struct ltdrs_record *r, const struct ltd_hash *app_id,
-                      struct ltd_errbuf *eb)
+check_ticket_transfer(const struct ltdrs_view *v, const struct tx *t, const struct ltdrs_record *r,
+                      const struct ltd_hash *app_id, struct ltd_errbuf *eb)
 {
     bool found = false;
     struct ltdrs_application a;
@@ -808,8 +809,9 @@ check_ticket_transfer(const struct ltdrs_view *v, const struct tx *t,
                                 "(outputs[%u])",
                                 i);
         if (r->kind == LTDRS_DISTRIBUTION)
-            return ltd_fail(eb, LTD_E_L_BAD_RECORD, "student-held tickets are returned, not "
-                                                    "distributed");
+            return ltd_fail(eb, LTD_E_L_BAD_RECORD,
+                            "student-held tickets are returned, not "
+                            "distributed");
         return LTD_OK;
     }
     if (r->kind == LTDRS_RETURN)

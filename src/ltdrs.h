@@ -16,13 +16,13 @@
 #include "tx.h"
 
 enum {
-    ltdrs_text_bytes_max = 2000,  /* reasons, descriptions, announcement text */
-    ltdrs_name_bytes_max = 200,   /* names, venues, titles, categories, contacts */
-    ltdrs_sid_bytes_max = 32,     /* student numbers */
-    ltdrs_code_bytes_max = 64,    /* activation codes */
-    ltdrs_roster_max = 5000,      /* students per roster record */
-    ltdrs_tickets_max = 100000,   /* tickets per application */
-    ltdrs_norm_bytes_max = 256,   /* normalised name */
+    ltdrs_text_bytes_max = 2000, /* reasons, descriptions, announcement text */
+    ltdrs_name_bytes_max = 200,  /* names, venues, titles, categories, contacts */
+    ltdrs_sid_bytes_max = 32,    /* student numbers */
+    ltdrs_code_bytes_max = 64,   /* activation codes */
+    ltdrs_roster_max = 5000,     /* students per roster record */
+    ltdrs_tickets_max = 100000,  /* tickets per application */
+    ltdrs_norm_bytes_max = 256,  /* normalised name */
 };
 
 enum ltdrs_kind {
@@ -48,19 +48,19 @@ const char *ltdrs_kind_name(enum ltdrs_kind k);
  * point into the transaction's JSON tree. */
 struct ltdrs_activity {
     const char *name, *start, *end, *venue, *category, *description;
-    int64_t start_s, end_s;  /* instants, seconds since the epoch */
-    uint32_t tickets;        /* requested (application) */
+    int64_t start_s, end_s;          /* instants, seconds since the epoch */
+    uint32_t tickets;                /* requested (application) */
     char norm[ltdrs_norm_bytes_max]; /* normalised name: trimmed, spaces collapsed, ASCII lower */
 };
 
 /* A parsed LTDRS record.  Strings are borrowed from the transaction tree. */
 struct ltdrs_record {
     enum ltdrs_kind kind;
-    struct ltd_pubkey signer;     /* CREATE records: the single owners_before key */
-    const char *sid;              /* student, unbind */
-    const char *code;             /* student */
-    const char *name, *contact;   /* student (name, optional), department */
-    struct ltd_hash ref;          /* certify: department; decision/ticket/close/announcement: application */
+    struct ltd_pubkey signer;   /* CREATE records: the single owners_before key */
+    const char *sid;            /* student, unbind */
+    const char *code;           /* student */
+    const char *name, *contact; /* student (name, optional), department */
+    struct ltd_hash ref; /* certify: department; decision/ticket/close/announcement: application */
     bool has_ref;
     bool approved;                /* certify */
     const char *reason;           /* certify, decision, unbind, revocation, return (optional) */
@@ -85,15 +85,15 @@ enum ltdrs_dept_status { LTDRS_PENDING = 0, LTDRS_APPROVED = 1, LTDRS_REJECTED =
 
 struct ltdrs_department {
     struct ltd_pubkey key;
-    int status;              /* enum ltdrs_dept_status */
+    int status; /* enum ltdrs_dept_status */
 };
 
 struct ltdrs_application {
-    struct ltd_hash dept;    /* department record id */
+    struct ltd_hash dept; /* department record id */
     struct ltd_pubkey dept_key;
-    int status;              /* enum ltdrs_dept_status (pending/approved/rejected) */
+    int status; /* enum ltdrs_dept_status (pending/approved/rejected) */
     bool closed;
-    uint32_t tickets;        /* requested */
+    uint32_t tickets; /* requested */
     char name[ltdrs_name_bytes_max + 1], start[40], end[40], venue[ltdrs_name_bytes_max + 1],
         category[ltdrs_name_bytes_max + 1];
 };
@@ -101,8 +101,8 @@ struct ltdrs_application {
 enum ltdrs_holder { LTDRS_HELD_BY_DEPT = 1, LTDRS_HELD_BY_STUDENT = 2 };
 
 struct ltdrs_ticket {
-    struct ltd_hash app;     /* application id */
-    int holder;              /* enum ltdrs_holder */
+    struct ltd_hash app; /* application id */
+    int holder;          /* enum ltdrs_holder */
     char sid[ltdrs_sid_bytes_max + 1];
     bool revoked;
     bool spent;
@@ -111,8 +111,8 @@ struct ltdrs_ticket {
 /* Lookups return LTD_OK with *found set, or a store error (5xx). */
 struct ltdrs_view {
     void *ctx;
-    struct ltd_pubkey admin;   /* the genesis admin key */
-    bool open_registration;    /* ledger made without a roster */
+    struct ltd_pubkey admin; /* the genesis admin key */
+    bool open_registration;  /* ledger made without a roster */
     /* roster entry of sid: code hash and generation */
     enum ltd_err (*roster)(void *ctx, const char *sid, bool *found, uint8_t code_hash[32],
                            uint32_t *generation, struct ltd_errbuf *eb);

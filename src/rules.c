@@ -9,8 +9,7 @@
 #include <string.h>
 
 static enum ltd_err
-check_create(const struct rules_view *v, const struct tx *t, unsigned flags,
-             struct ltd_errbuf *eb)
+check_create(const struct rules_view *v, const struct tx *t, unsigned flags, struct ltd_errbuf *eb)
 {
     bool exists = false;
     enum ltd_err e = v->tx_exists(v->ctx, &t->id, &exists, eb);
@@ -45,8 +44,7 @@ check_transfer(const struct rules_view *v, struct arena *a, const struct tx *t, 
         for (uint32_t j = 0; j < i; j++)
             if (t->in[i].fulfills_index == t->in[j].fulfills_index &&
                 memcmp(t->in[i].fulfills_txid.b, t->in[j].fulfills_txid.b, 32) == 0)
-                return ltd_fail(eb, LTD_E_TX_DUP_INPUT, "tx \"%s\" spends inputs twice",
-                                t->id_hex);
+                return ltd_fail(eb, LTD_E_TX_DUP_INPUT, "tx \"%s\" spends inputs twice", t->id_hex);
     for (uint32_t i = 1; i < t->n_in; i++)
         if (memcmp(outs[i].asset_id.b, outs[0].asset_id.b, 32) != 0)
             return ltd_fail(eb, LTD_E_ASSET_MISMATCH,
@@ -62,10 +60,18 @@ check_transfer(const struct rules_view *v, struct arena *a, const struct tx *t, 
         unsigned __int128 x = in_sum, y = t->out_sum;
         int n1 = 0, n2 = 0;
         char r1[48], r2[48];
-        do { r1[n1++] = (char)('0' + (int)(x % 10)); x /= 10; } while (x && n1 < 47);
-        do { r2[n2++] = (char)('0' + (int)(y % 10)); y /= 10; } while (y && n2 < 47);
-        for (int k = 0; k < n1; k++) a1[k] = r1[n1 - 1 - k];
-        for (int k = 0; k < n2; k++) a2[k] = r2[n2 - 1 - k];
+        do {
+            r1[n1++] = (char)('0' + (int)(x % 10));
+            x /= 10;
+        } while (x && n1 < 47);
+        do {
+            r2[n2++] = (char)('0' + (int)(y % 10));
+            y /= 10;
+        } while (y && n2 < 47);
+        for (int k = 0; k < n1; k++)
+            a1[k] = r1[n1 - 1 - k];
+        for (int k = 0; k < n2; k++)
+            a2[k] = r2[n2 - 1 - k];
         a1[n1] = 0;
         a2[n2] = 0;
         return ltd_fail(eb, LTD_E_AMOUNT_MISMATCH,
@@ -89,8 +95,8 @@ rules_check(const struct rules_view *v, struct arena *a, const struct tx *t, uns
 {
     LTD_ASSERT(t->has_id);
     LTD_ASSERT(t->op == TX_CREATE || t->op == TX_TRANSFER);
-    enum ltd_err e = t->op == TX_CREATE ? check_create(v, t, flags, eb)
-                                        : check_transfer(v, a, t, flags, eb);
+    enum ltd_err e =
+        t->op == TX_CREATE ? check_create(v, t, flags, eb) : check_transfer(v, a, t, flags, eb);
     if (e)
         return e;
     if ((e = tx_check_strict(t, eb)))

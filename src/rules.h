@@ -35,8 +35,8 @@ struct rules_view {
                               struct ltd_errbuf *eb);
     /* The output (txid, index): LTD_E_INPUT_MISSING if the tx is unknown,
      * LTD_E_OUTPUT_INDEX if it has no such output, else fills *out. */
-    enum ltd_err (*output)(void *ctx, struct arena *a, const struct ltd_hash *txid,
-                           uint64_t index, struct rules_output *out, struct ltd_errbuf *eb);
+    enum ltd_err (*output)(void *ctx, struct arena *a, const struct ltd_hash *txid, uint64_t index,
+                           struct rules_output *out, struct ltd_errbuf *eb);
 };
 
 enum rules_flags {
@@ -53,7 +53,6 @@ enum rules_flags {
  * errors from the view come back unchanged (5xx).
  */
 LTD_MUST_CHECK enum ltd_err rules_check(const struct rules_view *v, struct arena *a,
-                                        const struct tx *t, unsigned flags,
-                                        struct ltd_errbuf *eb);
+                                        const struct tx *t, unsigned flags, struct ltd_errbuf *eb);
 
 #endif

@@ -155,7 +155,6 @@ static const char *const migrations[] = {
     "CREATE INDEX l_application_status ON l_application(status, start_s);",
 };
 
-
 enum { store_readers_max = 64, store_busy_ms = 5000 };
 
 struct store {
@@ -204,6 +203,7 @@ static enum ltd_err
 conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out, struct ltd_errbuf *eb)
 {
     LTD_ASSERT(id < S__COUNT);
+    *out = NULL; /* rule 6: a failed prepare leaves no stale statement behind */
     if (c->stmt[id] == NULL) {
         int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &c->stmt[id], NULL);
@@ -249,7 +249,8 @@ conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
         snprintf(sql, sizeof sql,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
                  "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=20000;",
-                 st->cfg.sync_full ? "FULL" : "OFF", st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
+                 st->cfg.sync_full ? "FULL" : "OFF",
+                 st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
         if (st->cfg.readonly)
             snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA query_only=1;",
                      st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
@@ -418,8 +419,7 @@ out:
 }
 
 enum ltd_err
-store_meta_put(struct store *st, const char *key, const void *val, size_t n,
-               struct ltd_errbuf *eb)
+store_meta_put(struct store *st, const char *key, const void *val, size_t n, struct ltd_errbuf *eb)
 {
     sqlite3_stmt *s;
     enum ltd_err e = conn_stmt(&st->writer, S_META_PUT, &s, eb);
@@ -592,7 +592,8 @@ spend_inputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errb
         sqlite3_stmt *s;
         if ((e = conn_stmt(c, S_OUT_SPEND, &s, eb)))
             return e;
-        sqlite3_bind_int64(s, 1, (int64_t)(spent_seq << store_okey_index_bits | in->fulfills_index));
+        sqlite3_bind_int64(s, 1,
+                           (int64_t)(spent_seq << store_okey_index_bits | in->fulfills_index));
         sqlite3_bind_int64(s, 2, (int64_t)seq);
         if ((e = store_step_done(c, s, "spend output", eb)))
             return e;
@@ -754,7 +755,8 @@ output_from_body(struct arena *a, const struct buf *body, uint64_t idx, struct s
         aid = cjson_get(cjson_get(root, "asset"), "id");
     else
         aid = cjson_get(root, "id");
-    if (aid == NULL || aid->type != CJSON_STRING || !hex_decode(o->asset_id.b, 32, aid->str, aid->len))
+    if (aid == NULL || aid->type != CJSON_STRING ||
+        !hex_decode(o->asset_id.b, 32, aid->str, aid->len))
         return ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction has no asset id");
     return LTD_OK;
 }
@@ -785,9 +787,8 @@ store_output(struct store *st, struct arena *a, const struct ltd_hash *txid, uin
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         o->amount = (uint64_t)sqlite3_column_int64(s, 0);
-        o->spent_by = sqlite3_column_type(s, 1) == SQLITE_NULL
-                          ? 0
-                          : (uint64_t)sqlite3_column_int64(s, 1);
+        o->spent_by =
+            sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 : (uint64_t)sqlite3_column_int64(s, 1);
         o->tx_seq = seq;
     } else if (rc == SQLITE_DONE) {
         e = ltd_fail(eb, LTD_E_OUTPUT_INDEX, "input `%s` has no output %llu", hex,
@@ -843,8 +844,8 @@ store_asset_txs(struct store *st, const struct ltd_hash *asset_id, int op, bool 
     struct conn *c;
     if ((e = store_conn_get(st, &c, eb)))
         return e;
-    enum stmt_id id = op ? (last_only ? S_ASSET_OP_LAST : S_ASSET_OP)
-                         : (last_only ? S_ASSET_LAST : S_ASSET_ALL);
+    enum stmt_id id =
+        op ? (last_only ? S_ASSET_OP_LAST : S_ASSET_OP) : (last_only ? S_ASSET_LAST : S_ASSET_ALL);
     sqlite3_stmt *s;
     if ((e = conn_stmt(c, id, &s, eb)) == LTD_OK) {
         sqlite3_bind_int64(s, 1, (int64_t)aseq);
@@ -983,7 +984,7 @@ fts_translate(const char *query, struct buf *expr)
             continue;
         struct buf *dst = neg ? &nots : &terms;
         if (dst->len)
-            buf_adds(dst, neg ? " OR " : " OR ");
+            buf_adds(dst, " OR "); /* terms are alternatives, and so are the NOT terms */
         fts_quote(dst, start, n);
     }
     bool any = phrases.len || terms.len;
@@ -1226,9 +1227,9 @@ store_scan_txs(struct store *st, uint64_t from_seq, uint64_t to_seq, store_tx_cb
             memset(&id, 0, sizeof id);
             if (sqlite3_column_bytes(s, 2) == 32)
                 memcpy(id.b, sqlite3_column_blob(s, 2), 32);
-            if (cb(ctx, (uint64_t)sqlite3_column_int64(s, 0),
-                   (uint64_t)sqlite3_column_int64(s, 1), &id,
-                   (const char *)sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3)))
+            if (cb(ctx, (uint64_t)sqlite3_column_int64(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
+                   &id, (const char *)sqlite3_column_blob(s, 3),
+                   (size_t)sqlite3_column_bytes(s, 3)))
                 break;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1275,8 +1276,8 @@ store_block_hash(const char *chain_id, const struct store_block *b, struct ltd_h
     buf_addf(&h,
              "{\"chain_id\":\"%s\",\"height\":%llu,\"n_tx\":%u,\"prev_hash\":\"%s\","
              "\"time_ms\":%llu,\"txs_hash\":\"%s\"}",
-             chain_id, (unsigned long long)b->height, b->n_tx, prev,
-             (unsigned long long)b->time_ms, txs);
+             chain_id, (unsigned long long)b->height, b->n_tx, prev, (unsigned long long)b->time_ms,
+             txs);
     codec_sha3_256(out, h.p, h.len);
     buf_release(&h);
 }

@@ -35,10 +35,10 @@ struct store;
 enum { store_txn_retries_max = 50, store_okey_index_bits = 16 };
 
 struct store_config {
-    const char *dir;       /* data directory (holds ledger.db) */
-    bool sync_full;        /* synchronous=FULL (ack = durable); false only for tests */
-    int cache_mib;         /* page cache of the writer, MiB */
-    bool readonly;         /* open for audit only */
+    const char *dir; /* data directory (holds ledger.db) */
+    bool sync_full;  /* synchronous=FULL (ack = durable); false only for tests */
+    int cache_mib;   /* page cache of the writer, MiB */
+    bool readonly;   /* open for audit only */
 };
 
 /* Opens (creating and migrating if needed) the store in cfg->dir. */
@@ -59,9 +59,8 @@ LTD_MUST_CHECK enum ltd_err store_block_begin(struct store *st, struct ltd_errbu
 /* Appends one validated transaction to the open block: tx row, outputs,
  * spent markers, owner index, FTS.  seq is assigned here and returned. */
 LTD_MUST_CHECK enum ltd_err store_block_add_tx(struct store *st, const struct tx *t,
-                                               const char *body, size_t body_len,
-                                               uint64_t height, uint64_t *seq_out,
-                                               struct ltd_errbuf *eb);
+                                               const char *body, size_t body_len, uint64_t height,
+                                               uint64_t *seq_out, struct ltd_errbuf *eb);
 /* Writes the block row and commits (synced when sync_full). */
 struct store_block {
     uint64_t height;
@@ -80,14 +79,14 @@ void store_block_rollback(struct store *st);
  * and so sees its own uncommitted block) ---- */
 
 /* The committed or in-block transaction with this id: seq (0 = absent). */
-LTD_MUST_CHECK enum ltd_err store_tx_seq(struct store *st, const struct ltd_hash *id,
-                                         uint64_t *seq, struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq,
+                                         struct ltd_errbuf *eb);
 /* Body (canonical JSON) of a transaction by seq; LTD_E_NOT_FOUND. */
 LTD_MUST_CHECK enum ltd_err store_tx_body(struct store *st, uint64_t seq, struct buf *body,
                                           uint64_t *height, struct ltd_errbuf *eb);
 struct store_out {
     uint64_t amount;
-    uint64_t spent_by;       /* seq of the spender, 0 if unspent */
+    uint64_t spent_by; /* seq of the spender, 0 if unspent */
     uint64_t tx_seq;
     struct ltd_hash asset_id;
     struct cc_details *details; /* arena-allocated */
@@ -106,13 +105,11 @@ LTD_MUST_CHECK enum ltd_err store_asset_txs(struct store *st, const struct ltd_h
 /* Outputs whose details contain key; spent: -1 any, 0 unspent, 1 spent.
  * Appends [{"transaction_id":..,"output_index":..},...] to out. */
 LTD_MUST_CHECK enum ltd_err store_outputs_by_key(struct store *st, const struct ltd_pubkey *key,
-                                                 int spent, struct buf *out,
-                                                 struct ltd_errbuf *eb);
+                                                 int spent, struct buf *out, struct ltd_errbuf *eb);
 /* Full-text search: which = 0 assets, 1 metadata; limit 0 = none.  Appends
  * the BigchainDB result array to out. */
 LTD_MUST_CHECK enum ltd_err store_search(struct store *st, int which, const char *query,
-                                         uint32_t limit, struct buf *out,
-                                         struct ltd_errbuf *eb);
+                                         uint32_t limit, struct buf *out, struct ltd_errbuf *eb);
 
 /* Blocks. */
 LTD_MUST_CHECK enum ltd_err store_block_get(struct store *st, uint64_t height,

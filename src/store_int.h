@@ -14,9 +14,9 @@ enum { store_lstmts_max = 64, store_stmts_max = 32 };
 /* One SQLite connection with its cached statements. */
 struct conn {
     sqlite3 *db;
-    sqlite3_stmt *stmt[store_stmts_max];  /* store.c's statements */
+    sqlite3_stmt *stmt[store_stmts_max];   /* store.c's statements */
     sqlite3_stmt *lstmt[store_lstmts_max]; /* store_ltdrs.c's statements */
-    struct conn *next;                    /* free list of the reader pool */
+    struct conn *next;                     /* free list of the reader pool */
 };
 
 /* The connection for this thread (the writer's inside the applier's open

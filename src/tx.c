@@ -53,7 +53,7 @@ repr_value(const struct cjson *v, char *out, size_t cap)
 }
 
 static enum ltd_err LTD_PRINTF(3, 4)
-schema_fail(struct ltd_errbuf *eb, const char *path, const char *fmt, ...)
+    schema_fail(struct ltd_errbuf *eb, const char *path, const char *fmt, ...)
 {
     char msg[errmsg_bytes_max / 2];
     va_list ap;
@@ -210,7 +210,7 @@ canonical_with_nulls(struct cjson *root, bool null_fulfillments, struct buf *out
     struct cjson *inputs = cjson_get(root, "inputs");
     uint32_t n = (null_fulfillments && inputs && inputs->type == CJSON_ARRAY) ? inputs->len : 0;
     struct cjson *saved_small[8];
-    struct cjson **saved = n <= 8 ? saved_small : xmalloc(sizeof *saved * n);
+    struct cjson **saved = n <= 8 ? saved_small : xmalloc(sizeof(struct cjson *) * n);
     for (uint32_t i = 0; i < n; i++) {
         struct cjson_member *fm = member_slot(inputs->items[i], "fulfillment");
         saved[i] = fm ? fm->val : NULL;
@@ -335,7 +335,7 @@ check_id(struct cjson *root, unsigned flags, struct tx *t, struct ltd_errbuf *eb
 static enum ltd_err
 parse_top(struct cjson *root, struct tx *t, struct ltd_errbuf *eb)
 {
-    static const char *const keys[] = {"asset",   "id",      "inputs",  "metadata",
+    static const char *const keys[] = {"asset",     "id",      "inputs", "metadata",
                                        "operation", "outputs", "version"};
     enum ltd_err e = want_keys(root, keys, ARRAY_LEN(keys), "", eb);
     if (e)
@@ -576,10 +576,10 @@ parse_outputs(struct arena *a, struct tx *t, struct ltd_errbuf *deferred, struct
 /* ---- reference steps 4 and 5: key names and `language` values ---- */
 
 static const char *const mongo_languages[] = {
-    "danish",  "dutch",  "english",  "finnish", "french",  "german", "hungarian", "italian",
-    "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish", "turkish", "none",
-    "da",      "nl",     "en",       "fi",      "fr",      "de",     "hu",        "it",
-    "nb",      "pt",     "ro",       "ru",      "es",      "sv",     "tr"};
+    "danish",    "dutch",      "english",  "finnish", "french",  "german",  "hungarian", "italian",
+    "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish", "turkish",   "none",
+    "da",        "nl",         "en",       "fi",      "fr",      "de",      "hu",        "it",
+    "nb",        "pt",         "ro",       "ru",      "es",      "sv",      "tr"};
 
 static bool
 language_ok(const struct cjson *v)
@@ -593,8 +593,7 @@ language_ok(const struct cjson *v)
 }
 
 static enum ltd_err
-check_keys_walk(const struct cjson *v, const char *what, bool language_pass,
-                struct ltd_errbuf *eb)
+check_keys_walk(const struct cjson *v, const char *what, bool language_pass, struct ltd_errbuf *eb)
 {
     if (v->type == CJSON_ARRAY) {
         for (uint32_t i = 0; i < v->len; i++) {
@@ -852,8 +851,7 @@ strict_output(const struct tx_output *o, uint32_t i, struct ltd_errbuf *eb)
                         i, i);
     struct ltd_pubkey keys[tx_keys_max];
     size_t nk = cc_details_pubkeys(o->details, keys, tx_keys_max);
-    if (o->pubkeys_null || nk > tx_keys_max ||
-        !same_key_set(o->pubkeys, o->n_pubkeys, keys, nk))
+    if (o->pubkeys_null || nk > tx_keys_max || !same_key_set(o->pubkeys, o->n_pubkeys, keys, nk))
         return ltd_fail(eb, LTD_E_TX_PUBKEYS,
                         "outputs[%u].public_keys does not list exactly the keys of its "
                         "condition details",
@@ -945,9 +943,8 @@ skeleton(struct arena *a, const char *op, struct cjson *asset, struct cjson *met
 
 enum ltd_err
 tx_build_create(struct arena *a, const struct ltd_pubkey *issuers, uint32_t n_issuers,
-                struct cjson *asset_data, struct cjson *metadata,
-                const struct tx_new_output *outs, uint32_t n_out, struct tx *out,
-                struct ltd_errbuf *eb)
+                struct cjson *asset_data, struct cjson *metadata, const struct tx_new_output *outs,
+                uint32_t n_out, struct tx *out, struct ltd_errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (n_issuers == 0 || n_issuers > tx_keys_max)
@@ -967,10 +964,9 @@ tx_build_create(struct arena *a, const struct ltd_pubkey *issuers, uint32_t n_is
 }
 
 enum ltd_err
-tx_build_transfer(struct arena *a, const struct ltd_hash *asset_id,
-                  const struct tx_new_input *ins, uint32_t n_in, struct cjson *metadata,
-                  const struct tx_new_output *outs, uint32_t n_out, struct tx *out,
-                  struct ltd_errbuf *eb)
+tx_build_transfer(struct arena *a, const struct ltd_hash *asset_id, const struct tx_new_input *ins,
+                  uint32_t n_in, struct cjson *metadata, const struct tx_new_output *outs,
+                  uint32_t n_out, struct tx *out, struct ltd_errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (n_in == 0 || n_in > tx_inputs_max)
@@ -1009,7 +1005,7 @@ tx_create_owner_details(struct arena *a, const struct tx_input *in)
     LTD_ASSERT(in->n_owners >= 1);
     if (in->n_owners == 1)
         return cc_details_ed25519(a, &in->owners[0]);
-    struct cc_details **subs = arena_alloc(a, sizeof *subs * in->n_owners);
+    struct cc_details **subs = arena_alloc(a, sizeof(struct cc_details *) * in->n_owners);
     for (uint32_t i = 0; i < in->n_owners; i++)
         subs[i] = cc_details_ed25519(a, &in->owners[i]);
     return cc_details_threshold(a, in->n_owners, in->n_owners, subs);

@@ -53,16 +53,16 @@ struct tx_input {
 struct tx_output {
     uint64_t amount;
     struct cc_details *details;
-    struct cc_condition cond;  /* derived from details */
-    const struct cjson *uri;   /* the uri string node */
+    struct cc_condition cond; /* derived from details */
+    const struct cjson *uri;  /* the uri string node */
     uint32_t n_pubkeys;
     struct ltd_pubkey *pubkeys; /* public_keys, decoded; NULL when JSON null */
     bool pubkeys_null;
 };
 
 struct tx {
-    struct cjson *root;       /* the whole transaction, arena-owned */
-    struct ltd_hash id;       /* valid when has_id */
+    struct cjson *root; /* the whole transaction, arena-owned */
+    struct ltd_hash id; /* valid when has_id */
     char id_hex[65];
     bool has_id;
     enum tx_op op;
@@ -86,8 +86,8 @@ struct tx {
  * JSON errors come back as LTD_E_JSON_*.
  * [out] out  filled on success; zeroed on failure.
  */
-LTD_MUST_CHECK enum ltd_err tx_parse(struct arena *a, const char *body, size_t len,
-                                     unsigned flags, struct tx *out, struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err tx_parse(struct arena *a, const char *body, size_t len, unsigned flags,
+                                     struct tx *out, struct ltd_errbuf *eb);
 /* The same on an already parsed JSON tree (the tree becomes owned by tx). */
 LTD_MUST_CHECK enum ltd_err tx_from_json(struct arena *a, struct cjson *root, unsigned flags,
                                          struct tx *out, struct ltd_errbuf *eb);
@@ -122,8 +122,8 @@ struct tx_new_output {
 };
 
 struct tx_new_input {
-    struct ltd_hash txid;        /* the transaction whose output is spent */
-    uint64_t index;              /* its output index */
+    struct ltd_hash txid;             /* the transaction whose output is spent */
+    uint64_t index;                   /* its output index */
     const struct cc_details *details; /* that output's details (owners) */
 };
 

@@ -13,56 +13,55 @@
 static int test_pass, test_fail;
 static const char *test_current = "";
 
-#define CHECK(c)                                                                               \
-    do {                                                                                       \
-        if (c) {                                                                               \
-            test_pass++;                                                                       \
-        } else {                                                                               \
-            test_fail++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d [%s] %s\n", __FILE__, __LINE__, test_current, #c);    \
-        }                                                                                      \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (c) {                                                                                   \
+            test_pass++;                                                                           \
+        } else {                                                                                   \
+            test_fail++;                                                                           \
+            fprintf(stderr, "FAIL %s:%d [%s] %s\n", __FILE__, __LINE__, test_current, #c);         \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                     \
-    do {                                                                                       \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                                  \
-        if (va_ == vb_) {                                                                      \
-            test_pass++;                                                                       \
-        } else {                                                                               \
-            test_fail++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d [%s] %s == %s (%lld != %lld)\n", __FILE__, __LINE__,   \
-                    test_current, #a, #b, va_, vb_);                                           \
-        }                                                                                      \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
+        if (va_ == vb_) {                                                                          \
+            test_pass++;                                                                           \
+        } else {                                                                                   \
+            test_fail++;                                                                           \
+            fprintf(stderr, "FAIL %s:%d [%s] %s == %s (%lld != %lld)\n", __FILE__, __LINE__,       \
+                    test_current, #a, #b, va_, vb_);                                               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                     \
-    do {                                                                                       \
-        const char *sa_ = (a), *sb_ = (b);                                                     \
-        if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                                             \
-            test_pass++;                                                                       \
-        } else {                                                                               \
-            test_fail++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d [%s] %s == %s\n  got:  %s\n  want: %s\n", __FILE__,    \
-                    __LINE__, test_current, #a, #b, sa_ ? sa_ : "(null)",                      \
-                    sb_ ? sb_ : "(null)");                                                     \
-        }                                                                                      \
+#define CHECK_EQ_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *sa_ = (a), *sb_ = (b);                                                         \
+        if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                                                 \
+            test_pass++;                                                                           \
+        } else {                                                                                   \
+            test_fail++;                                                                           \
+            fprintf(stderr, "FAIL %s:%d [%s] %s == %s\n  got:  %s\n  want: %s\n", __FILE__,        \
+                    __LINE__, test_current, #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");   \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_MEM(a, b, n)                                                                  \
-    do {                                                                                       \
-        if (memcmp((a), (b), (n)) == 0) {                                                      \
-            test_pass++;                                                                       \
-        } else {                                                                               \
-            test_fail++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d [%s] memory %s == %s\n", __FILE__, __LINE__,           \
-                    test_current, #a, #b);                                                     \
-        }                                                                                      \
+#define CHECK_EQ_MEM(a, b, n)                                                                      \
+    do {                                                                                           \
+        if (memcmp((a), (b), (n)) == 0) {                                                          \
+            test_pass++;                                                                           \
+        } else {                                                                                   \
+            test_fail++;                                                                           \
+            fprintf(stderr, "FAIL %s:%d [%s] memory %s == %s\n", __FILE__, __LINE__, test_current, \
+                    #a, #b);                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define RUN(fn)                                                                                \
-    do {                                                                                       \
-        test_current = #fn;                                                                    \
-        fn();                                                                                  \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        test_current = #fn;                                                                        \
+        fn();                                                                                      \
     } while (0)
 
 /* Prints the closing line and returns the process exit code. */

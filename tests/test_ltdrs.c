@@ -595,8 +595,7 @@ test_revocation_and_close(void)
         struct out back = {0, &dept.pk, NULL, 1};
         struct out again = {1, &s1.pk, &dept.pk, 1};
         EXPECT(transfer(ticket_id, ret_id, 0, &back, &dept, NULL, &again, 1,
-                        "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020001\"]}",
-                        NULL),
+                        "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020001\"]}", NULL),
                LTD_E_L_HAS_TICKET);
     }
     /* close */

@@ -81,14 +81,15 @@ test_documented_create(void)
     struct tx t;
     build_hello(&a, &t);
     char *u = canon(&t);
-    CHECK_EQ_STR(u, "{\"asset\":{\"data\":{\"msg\":\"Hello BigchainDB!\"}},\"id\":null,\"inputs\":[{"
-                    "\"fulfillment\":null,\"fulfills\":null,\"owners_before\":[\"4K9sWUMFwTgaDGPfdy"
-                    "nrbxWqWS6sWmKbZoTjxLtVUibD\"]}],\"metadata\":{\"sequence\":0},\"operation\":\""
-                    "CREATE\",\"outputs\":[{\"amount\":\"1\",\"condition\":{\"details\":{\"public_k"
-                    "ey\":\"4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD\",\"type\":\"ed25519-sha-2"
-                    "56\"},\"uri\":\"ni:///sha-256;PNYwdxaRaNw60N6LDFzOWO97b8tJeragczakL8PrAPc?fpt="
-                    "ed25519-sha-256&cost=131072\"},\"public_keys\":[\"4K9sWUMFwTgaDGPfdynrbxWqWS6s"
-                    "WmKbZoTjxLtVUibD\"]}],\"version\":\"2.0\"}");
+    CHECK_EQ_STR(u,
+                 "{\"asset\":{\"data\":{\"msg\":\"Hello BigchainDB!\"}},\"id\":null,\"inputs\":[{"
+                 "\"fulfillment\":null,\"fulfills\":null,\"owners_before\":[\"4K9sWUMFwTgaDGPfdy"
+                 "nrbxWqWS6sWmKbZoTjxLtVUibD\"]}],\"metadata\":{\"sequence\":0},\"operation\":\""
+                 "CREATE\",\"outputs\":[{\"amount\":\"1\",\"condition\":{\"details\":{\"public_k"
+                 "ey\":\"4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD\",\"type\":\"ed25519-sha-2"
+                 "56\"},\"uri\":\"ni:///sha-256;PNYwdxaRaNw60N6LDFzOWO97b8tJeragczakL8PrAPc?fpt="
+                 "ed25519-sha-256&cost=131072\"},\"public_keys\":[\"4K9sWUMFwTgaDGPfdynrbxWqWS6s"
+                 "WmKbZoTjxLtVUibD\"]}],\"version\":\"2.0\"}");
     free(u);
     struct ltd_hash msg;
     tx_signing_message(&t, 0, &msg);
@@ -191,11 +192,12 @@ test_documented_threshold(void)
     build_threshold_pair(&a, &c, &t, true);
     CHECK_EQ_STR(c.id_hex, "6d2d45a6094408f229536fc14e03b6c8301194a344a1485af271b8c7327ad2f8");
     CHECK_EQ_STR(t.id_hex, "9132d8fc0eba6336e2eaaf9dc1490aeada20b702d6a02e3748bbe081753548b3");
-    CHECK_EQ_STR(t.in[0].fulfillment_json->str,
-                 "ooHRoIHMpGSAICw7Ul-c2lG6NFbHp3FbKRC7fivQcNGO7GS4wV3A-1QggUAjXnmTznDb1lKuuc63sAHGjup1"
-                 "drsBmLdNyJifqZG8uL1kZxa_Ffs2BNW-8HBbQMndYORf9u4WJT_jUPxABLwPpGSAIDE5i63cn4X8T8N1sZ2m"
-                 "GkJD5lNRnBM4PZgI_zvzbr-cgUBPCW6otDMZ_LXXSYsHRs7DbN2mYGkrkNnEu4TEMBc6HKaVnO7kT121bfXK"
-                 "z2iEEjcITHkwUzAJj-gZfoLbuG8EoQA");
+    CHECK_EQ_STR(
+        t.in[0].fulfillment_json->str,
+        "ooHRoIHMpGSAICw7Ul-c2lG6NFbHp3FbKRC7fivQcNGO7GS4wV3A-1QggUAjXnmTznDb1lKuuc63sAHGjup1"
+        "drsBmLdNyJifqZG8uL1kZxa_Ffs2BNW-8HBbQMndYORf9u4WJT_jUPxABLwPpGSAIDE5i63cn4X8T8N1sZ2m"
+        "GkJD5lNRnBM4PZgI_zvzbr-cgUBPCW6otDMZ_LXXSYsHRs7DbN2mYGkrkNnEu4TEMBc6HKaVnO7kT121bfXK"
+        "z2iEEjcITHkwUzAJj-gZfoLbuG8EoQA");
     struct ltd_hash msg;
     tx_signing_message(&t, 0, &msg);
     CHECK_EQ_INT(tx_verify_input(&t, 0, c.out[0].details, &msg, NULL), LTD_OK);
@@ -220,7 +222,8 @@ test_threshold_negative(void)
     const struct cc_details *spent[1] = {c.out[0].details};
     CHECK_EQ_INT(tx_sign(&a, &t, &carol.seed, spent, true, NULL, NULL), LTD_E_TX_SIGN_KEY);
     /* a fulfillment of 1-of-2 (alice, bob) does not fulfil the 2-of-2 */
-    struct cc_details *subs[2] = {cc_details_ed25519(&a, &alice.pk), cc_details_ed25519(&a, &bob.pk)};
+    struct cc_details *subs[2] = {cc_details_ed25519(&a, &alice.pk),
+                                  cc_details_ed25519(&a, &bob.pk)};
     struct cc_details *one_of_two = cc_details_threshold(&a, 1, 2, subs);
     struct cc_signer s = {.pk = alice.pk};
     codec_ed25519_sign(&alice.seed, msg.b, 32, &s.sig);
@@ -318,10 +321,10 @@ run_mutation(mutator mut, int fix_id, char *msg, size_t cap)
     return e;
 }
 
-#define ROOT_SET(name, key, text)                                                              \
-    static void name(struct arena *a, struct cjson *root)                                      \
-    {                                                                                          \
-        cjson_obj_set(a, root, key, json(a, text));                                            \
+#define ROOT_SET(name, key, text)                                                                  \
+    static void name(struct arena *a, struct cjson *root)                                          \
+    {                                                                                              \
+        cjson_obj_set(a, root, key, json(a, text));                                                \
     }
 
 static void
@@ -365,15 +368,15 @@ in0(struct cjson *root)
 {
     return cjson_get(root, "inputs")->items[0];
 }
-#define OUT_SET(name, key, text)                                                               \
-    static void name(struct arena *a, struct cjson *root)                                      \
-    {                                                                                          \
-        cjson_obj_set(a, out0(root), key, json(a, text));                                      \
+#define OUT_SET(name, key, text)                                                                   \
+    static void name(struct arena *a, struct cjson *root)                                          \
+    {                                                                                              \
+        cjson_obj_set(a, out0(root), key, json(a, text));                                          \
     }
-#define IN_SET(name, key, text)                                                                \
-    static void name(struct arena *a, struct cjson *root)                                      \
-    {                                                                                          \
-        cjson_obj_set(a, in0(root), key, json(a, text));                                       \
+#define IN_SET(name, key, text)                                                                    \
+    static void name(struct arena *a, struct cjson *root)                                          \
+    {                                                                                              \
+        cjson_obj_set(a, in0(root), key, json(a, text));                                           \
     }
 OUT_SET(m_amount_0, "amount", "\"0\"")
 OUT_SET(m_amount_abc, "amount", "\"abc\"")
