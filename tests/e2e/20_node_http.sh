@@ -635,11 +635,13 @@ alive "path traversal"
 # -- concurrency last: these can take the node down (A2, A4)
 mk tx create --key a.key --asset '{"name":"replay target"}' --out r.json
 R=$(jget r.json t.id)
+pids=()
 for i in $(seq 20); do
   curl -s -m 30 -o "$T/rp$i" -w '%{http_code}\n' -H 'Content-Type: application/json' \
     -X POST --data-binary @r.json "$U/api/v1/transactions?mode=commit" >"$T/rc$i" &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}" # not a bare wait: the node is a child of this shell too
 n202=$(cat "$T"/rc* | grep -c '^202$')
 echo "    20 concurrent replays answered: $(cat "$T"/rc* | sort | uniq -c | awk '{printf "%s x%s ", $2, $1}')"
 nbad=0
@@ -662,11 +664,13 @@ expect "replayed CREATE stored once" 200 "eq(ids(b), ['$R'])"
 for i in $(seq 20); do
   mk tx transfer --input c2.json:0 --to "$PKB" --metadata "{\"racer\":$i}" --key a.key --out "ds$i.json"
 done
+pids=()
 for i in $(seq 20); do
   curl -s -m 30 -o "$T/dp$i" -w '%{http_code}\n' -H 'Content-Type: application/json' \
     -X POST --data-binary @"ds$i.json" "$U/api/v1/transactions?mode=commit" >"$T/dc$i" &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}"
 n202=$(cat "$T"/dc* | grep -c '^202$')
 echo "    20 concurrent spends answered: $(cat "$T"/dc* | sort | uniq -c | awk '{printf "%s x%s ", $2, $1}')"
 nbad=0
