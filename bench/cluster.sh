@@ -82,6 +82,17 @@ start_node() {
 }
 height() { curl -s "http://127.0.0.1:${PORT[$1]}/ltdrs/api/v1/ledger/head" |
     sed -n 's/.*"height":\([0-9]*\),"n_tx".*/\1/p'; }
+HZ=$(getconf CLK_TCK)
+ticks() { # ticks PID...: user+system CPU ticks of these processes
+    local t=0 p v
+    for p in "$@"; do
+        v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
+}
+etcd_pids() { cat "$E3_BASE"/n?.pid 2>/dev/null | tr '\n' ' '; }
+us_per() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { printf "%.0f", (n > 0 ? 1e6 * t / hz / n : 0) }'; }
 stop_node() {
     kill -TERM "${PID[$1]}" 2>/dev/null || true
     wait "${PID[$1]}" 2>/dev/null || true
@@ -117,7 +128,11 @@ run_clients() { # run_clients TAG EXTRA...: one loadgen per node, in parallel
     done
     for p in "${pids[@]}"; do wait "$p" || true; done
 }
+N0=$(ticks "${PID[1]}" "${PID[2]}" "${PID[3]}")
+E0=$(ticks $(etcd_pids))
 run_clients max
+N1=$(ticks "${PID[1]}" "${PID[2]}" "${PID[3]}")
+E1=$(ticks $(etcd_pids))
 OK=0 ERR=0 SECS=0 P50=0 P99=0
 for i in 1 2 3; do
     f=$OUT/cluster_max$i.txt
@@ -130,7 +145,10 @@ done
 TPS=$(awk -v o="$OK" -v s="$SECS" 'BEGIN { printf "%.0f", (s > 0 ? o / s : 0) }')
 H=$(height 1)
 BLOCKS_TX=$(awk -v o="$OK" -v h="$H" 'BEGIN { printf "%.1f", (h > 0 ? o / h : 0) }')
+NODE_US=$(us_per $((N1 - N0)) "$OK")
+ETCD_US=$(us_per $((E1 - E0)) "$OK")
 log "committed $OK in $SECS s: $TPS tx/s; p50 $P50 ms, p99 $P99 ms; $ERR errors; $BLOCKS_TX tx/block"
+log "CPU per committed tx: $NODE_US us in the 3 nodes, $ETCD_US us in the 3 etcd members"
 
 # --------------------------------------------------- 2. open loop at half rate
 RATE=$(awk -v t="$TPS" 'BEGIN { r = int(t / 2 / 3); if (r < 20) r = 20; print r }')
@@ -178,12 +196,15 @@ TARGET=$(height 1)
 BEHIND_FROM=$(sqlite3 "$TMP/d3/ledger.db" "SELECT MAX(height) FROM block" 2>/dev/null || echo "?")
 T0=$(date +%s.%N)
 start_node 3
+C0=$(ticks "${PID[3]}")
 for _ in $(seq 1 6000); do
     h=$(height 3)
     [ -n "$h" ] && [ "$h" -ge "$TARGET" ] && break
     sleep 0.1
 done
 T1=$(date +%s.%N)
+C1=$(ticks "${PID[3]}")
+CATCH_US=$(us_per $((C1 - C0)) "$BOK")
 CSEC=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 CTPS=$(awk -v n="$BOK" -v s="$CSEC" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
 SAME=no
@@ -204,8 +225,10 @@ verdict() { # verdict VALUE OP LIMIT -> MET / MISSED
     printf '%-62s %-22s %-12s %s\n' "committed tx/s, commit mode, $CONC conns over 3 nodes" "$TPS" ">= 5000" "$(verdict "$TPS" ">=" 5000)"
     printf '%-62s %-22s %-12s %s\n' "  commit latency p50 / p99 at that rate (ms, worst client)" "$P50 / $P99" "p99 < 100" "$(verdict "$P99" "<" 100)"
     printf '%-62s %-22s %-12s %s\n' "  errors / transactions per block" "$ERR / $BLOCKS_TX" "" ""
+    printf '%-62s %-22s %-12s %s\n' "  CPU per committed tx: 3 nodes / 3 etcd members (us)" "$NODE_US / $ETCD_US" "" ""
     printf '%-62s %-22s %-12s %s\n' "commit latency, open loop at $((RATE * 3)) tx/s, p50 / p99 (ms)" "$HP50 / $HP99" "p99 < 100" "$(verdict "$HP99" "<" 100)"
     printf '%-62s %-22s %-12s %s\n' "catch-up of a node $BOK tx behind (tx/s, from its start)" "$CTPS ($CSEC s)" ">= 20000" "$(verdict "$CTPS" ">=" 20000)"
+    printf '%-62s %-22s %-12s %s\n' "  node 3 CPU per transaction caught up (us)" "$CATCH_US" "" ""
     printf '%-62s %-22s %-12s %s\n' "  same head hash afterwards" "$SAME" "yes" "$([ $SAME = yes ] && echo MET || echo MISSED)"
     echo
     echo "commands: $SERVE_CMD; $LG --url http://NODE_I --n $PER --conc $((CONC / 3)) --mode commit --seed 1I (x3)"
@@ -218,4 +241,7 @@ verdict() { # verdict VALUE OP LIMIT -> MET / MISSED
     echo "BENCH cluster_catchup_tx=$BOK"
     echo "BENCH cluster_catchup_seconds=$CSEC"
     echo "BENCH cluster_catchup_per_s=$CTPS"
+    echo "BENCH cluster_node_cpu_us_per_tx=$NODE_US"
+    echo "BENCH cluster_etcd_cpu_us_per_tx=$ETCD_US"
+    echo "BENCH cluster_catchup_cpu_us_per_tx=$CATCH_US"
 } | tee "$OUT/cluster.txt"

@@ -27,7 +27,8 @@
 #define BDB_VERSION "2.2.2"
 #define BDB_DOCS "https://docs.bigchaindb.com/projects/server/en/v" BDB_VERSION "/"
 #define STREAM_PATH "/api/v1/streams/valid_transactions"
-#define MISSING_ARG "Missing required parameter in the JSON body or the post body or the query string"
+#define MISSING_ARG                                                                                \
+    "Missing required parameter in the JSON body or the post body or the query string"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -181,8 +182,7 @@ api_v1_links(struct http_req *req, struct api *api, bool relative, struct buf *b
              "outputs/\",\"streams\":\"",
              p, p, p, p);
     ws_url(req, api, b);
-    buf_addf(b, "\",\"transactions\":\"%s/transactions/\",\"validators\":\"%s/validators\"}", p,
-             p);
+    buf_addf(b, "\",\"transactions\":\"%s/transactions/\",\"validators\":\"%s/validators\"}", p, p);
 }
 
 static void
@@ -199,8 +199,8 @@ api_root_get(void *app, struct http_req *req, struct http_resp *resp)
     buf_init(&b);
     buf_adds(&b, "{\"api\":{\"v1\":");
     api_v1_links(req, api, false, &b);
-    buf_adds(&b, "},\"docs\":\"" BDB_DOCS "\",\"software\":\"BigchainDB\",\"version\":\"" BDB_VERSION
-                 "\"}");
+    buf_adds(&b, "},\"docs\":\"" BDB_DOCS
+                 "\",\"software\":\"BigchainDB\",\"version\":\"" BDB_VERSION "\"}");
     reply_buf(resp, 200, &b);
 }
 
@@ -265,8 +265,8 @@ api_tx_post(void *app, struct http_req *req, struct http_resp *resp)
     if (mode != NODE_COMMIT) {
         struct buf echo;
         buf_init(&echo);
-        if (node_submit(api->node, req->body, req->body_len, mode, NULL, NULL, NULL, &echo,
-                        &eb) != LTD_OK)
+        if (node_submit(api->node, req->body, req->body_len, mode, NULL, NULL, NULL, &echo, &eb) !=
+            LTD_OK)
             reply_ltd_error(resp, &eb);
         else
             reply_buf(resp, 202, &echo);
@@ -603,8 +603,9 @@ api_ledger_blocks(void *app, struct http_req *req, struct http_resp *resp)
         char hash[65], prev[65];
         hex_encode(hash, blk.hash.b, 32);
         hex_encode(prev, blk.prev_hash.b, 32);
-        buf_addf(&b, "%s{\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,\"prev_hash\":\"%s\","
-                     "\"time_ms\":%llu}",
+        buf_addf(&b,
+                 "%s{\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,\"prev_hash\":\"%s\","
+                 "\"time_ms\":%llu}",
                  k ? "," : "", hash, (unsigned long long)blk.height, blk.n_tx, prev,
                  (unsigned long long)blk.time_ms);
     }

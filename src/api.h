@@ -13,15 +13,15 @@
 struct sessions;
 
 struct api {
-    struct node *node;           /* borrowed; must outlive the server */
-    struct http_server *srv;     /* set by api_start */
-    const char *web_dir;         /* static files of the web UI, or NULL */
-    const char *data_dir;        /* for the audit endpoint */
-    const char *listen;          /* host:port, for advertised URLs */
-    uint32_t commit_timeout_ms;  /* node's commit wait (the HTTP deferral adds slack) */
-    struct ltd_pubkey node_key;  /* listed by /api/v1/validators */
-    struct sessions *sessions;   /* LTDRS logins (session.h); NULL = made on first use by
-                                  * api_ltdrs.c; free with sessions_free after api_stop */
+    struct node *node;          /* borrowed; must outlive the server */
+    struct http_server *srv;    /* set by api_start */
+    const char *web_dir;        /* static files of the web UI, or NULL */
+    const char *data_dir;       /* for the audit endpoint */
+    const char *listen;         /* host:port, for advertised URLs */
+    uint32_t commit_timeout_ms; /* node's commit wait (the HTTP deferral adds slack) */
+    struct ltd_pubkey node_key; /* listed by /api/v1/validators */
+    struct sessions *sessions;  /* LTDRS logins (session.h); NULL = made on first use by
+                                 * api_ltdrs.c; free with sessions_free after api_stop */
 };
 
 /* Starts serving api->node on hc->listen.  Registers a node listener that

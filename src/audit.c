@@ -107,9 +107,8 @@ struct aud_fail {
     char msg[errmsg_bytes_max];
 };
 
-static void LTD_PRINTF(5, 6)
-fail_at(struct aud_fail *f, uint64_t seq, int64_t height, const struct ltd_hash *id,
-        const char *fmt, ...)
+static void LTD_PRINTF(5, 6) fail_at(struct aud_fail *f, uint64_t seq, int64_t height,
+                                     const struct ltd_hash *id, const char *fmt, ...)
 {
     char msg[errmsg_bytes_max];
     va_list ap;
@@ -208,7 +207,7 @@ struct aud_main {
     uint64_t blocks, txs;
     uint64_t expect_seq;
     struct codec_sha3 *h;
-    struct store_block cur;  /* block whose transactions are being walked */
+    struct store_block cur; /* block whose transactions are being walked */
     uint32_t in_cur;
 };
 
@@ -294,8 +293,7 @@ main_block(void *ctx, const struct store_block *b)
     }
     const struct ltd_hash *prev = b->height == 0 ? &m->g->hash : &m->prev.hash;
     if (memcmp(b->prev_hash.b, prev->b, 32) != 0)
-        fail_at(m->fail, first, (int64_t)b->height, NULL,
-                "block does not link to its predecessor");
+        fail_at(m->fail, first, (int64_t)b->height, NULL, "block does not link to its predecessor");
     store_block_hash(m->g->chain_id, b, &want);
     if (memcmp(want.b, b->hash.b, 32) != 0)
         fail_at(m->fail, first, (int64_t)b->height, NULL, "block hash does not match");
@@ -341,8 +339,7 @@ txs_hash_block(void *ctx, const struct store_block *b)
     ltd_errbuf_clear(&eb);
     codec_sha3_begin(m->h);
     if (b->n_tx &&
-        store_scan_txs(m->st, b->first_seq, b->first_seq + b->n_tx - 1, ids_tx, &x, &eb) !=
-            LTD_OK)
+        store_scan_txs(m->st, b->first_seq, b->first_seq + b->n_tx - 1, ids_tx, &x, &eb) != LTD_OK)
         return 1;
     struct ltd_hash got;
     codec_sha3_end(m->h, &got);
@@ -360,8 +357,8 @@ node_verify_dir(const char *data_dir, int threads, struct node_verify_report *re
     memset(rep, 0, sizeof *rep);
     rep->bad_height = -1;
     uint64_t t0 = ltd_mono_ns();
-    struct store_config sc = {.dir = data_dir, .sync_full = true, .cache_mib = 256,
-                              .readonly = true};
+    struct store_config sc = {
+        .dir = data_dir, .sync_full = true, .cache_mib = 256, .readonly = true};
     struct store *st = NULL;
     enum ltd_err e = store_open(&sc, &st, eb);
     if (e)

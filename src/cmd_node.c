@@ -106,8 +106,8 @@ init_from(const char *prog, const char *dir, const char *file)
         return rc;
     char b58[48];
     codec_b58_encode32(g.admin.b, b58);
-    printf("ledger created in %s from %s\nchain id:         %s\nadmin public key: %s\n", dir,
-           file, g.chain_id, b58);
+    printf("ledger created in %s from %s\nchain id:         %s\nadmin public key: %s\n", dir, file,
+           g.chain_id, b58);
     return CLI_EXIT_OK;
 }
 
@@ -153,8 +153,8 @@ cmd_init(int argc, char **argv)
     }
     size_t n = cli_format_key(&seed, &pk, text, sizeof text);
     unsigned flags = CLI_WRITE_SECRET | (args.val[I_FORCE_KEY].set ? 0u : (unsigned)CLI_WRITE_EXCL);
-    if ((rc = cli_write_out(prog, keypath, text, n, flags)) ||
-        (rc = write_node_key(prog, dir)) || (rc = write_genesis(prog, dir, &g)))
+    if ((rc = cli_write_out(prog, keypath, text, n, flags)) || (rc = write_node_key(prog, dir)) ||
+        (rc = write_genesis(prog, dir, &g)))
         goto out;
     char b58[48];
     codec_b58_encode32(pk.b, b58);
@@ -213,9 +213,12 @@ static const struct cli_opt serve_opts[] = {
     [S_QUEUE_MAX] = {"queue-max", 's', "N", "waiting transactions before 503 (default 100000)"},
     [S_ETCD] = {"etcd", 's', "URL[,URL...]", "join the cluster ordered by these etcd members"},
     [S_NODE_ID] = {"node-id", 's', "ID", "cluster node id (default: first 16 hex of the node key)"},
-    [S_ADVERTISE] = {"advertise", 's', "URL", "this node's URL in the registry (default from --listen)"},
-    [S_COMMIT_TIMEOUT] = {"commit-timeout-ms", 's', "MS", "commit-mode wait before 504 (default 30000)"},
-    [S_BATCH_WAIT] = {"batch-wait-ms", 's', "MS", "cluster: let a batch grow this long (default 5)"},
+    [S_ADVERTISE] = {"advertise", 's', "URL",
+                     "this node's URL in the registry (default from --listen)"},
+    [S_COMMIT_TIMEOUT] = {"commit-timeout-ms", 's', "MS",
+                          "commit-mode wait before 504 (default 30000)"},
+    [S_BATCH_WAIT] = {"batch-wait-ms", 's', "MS",
+                      "cluster: let a batch grow this long (default 5)"},
     [S_WATCH_LIVENESS] = {"watch-liveness-ms", 's', "MS",
                           "cluster: etcd watch silence before reconnecting (default 30000)"},
     [S_DECODERS] = {"decoders", 's', "N", "cluster: threads verifying the log (default 2)"},
@@ -231,8 +234,8 @@ num_opt(const char *prog, const struct cli_val *v, const char *name, unsigned lo
     errno = 0;
     unsigned long x = strtoul(v->s, &end, 10);
     if (errno || end == v->s || *end || x > max)
-        return cli_error(CLI_EXIT_USAGE, prog, "--%s: '%s' is not a number up to %lu", name,
-                         v->s, max);
+        return cli_error(CLI_EXIT_USAGE, prog, "--%s: '%s' is not a number up to %lu", name, v->s,
+                         max);
     *out = x;
     return CLI_EXIT_OK;
 }
@@ -434,10 +437,11 @@ cmd_verify(int argc, char **argv)
             cli_usage(stdout, verify_usage, verify_opts, ARRAY_LEN(verify_opts));
         goto out;
     }
-    if (args.val[V_CLUSTER].set != args.val[V_ETCD].set || (args.val[V_NODE_ID].set &&
-                                                           !args.val[V_CLUSTER].set)) {
-        rc = cli_error(CLI_EXIT_USAGE, prog, "--cluster and --etcd go together (and --node-id "
-                                             "with them)");
+    if (args.val[V_CLUSTER].set != args.val[V_ETCD].set ||
+        (args.val[V_NODE_ID].set && !args.val[V_CLUSTER].set)) {
+        rc = cli_error(CLI_EXIT_USAGE, prog,
+                       "--cluster and --etcd go together (and --node-id "
+                       "with them)");
         goto out;
     }
     unsigned long threads = 2;

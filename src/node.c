@@ -347,9 +347,8 @@ may_be_stale(enum ltd_err e)
 }
 
 enum ltd_err
-node_submit(struct node *n, const char *body, size_t len, enum node_mode mode,
-            node_done_fn done, void *arg, char id_hex[65], struct buf *echo,
-            struct ltd_errbuf *eb)
+node_submit(struct node *n, const char *body, size_t len, enum node_mode mode, node_done_fn done,
+            void *arg, char id_hex[65], struct buf *echo, struct ltd_errbuf *eb)
 {
     struct entry *en = xcalloc(1, sizeof *en);
     arena_init(&en->arena);
@@ -473,8 +472,7 @@ apply_batch(struct node *n, struct entry *batch, const struct cluster_batch *cb,
         if (en->result != LTD_OK)
             continue;
         uint64_t seq = 0;
-        if ((e = store_block_add_tx(n->st, &en->tx, en->body.p, en->body.len, b->height, &seq,
-                                    eb)))
+        if ((e = store_block_add_tx(n->st, &en->tx, en->body.p, en->body.len, b->height, &seq, eb)))
             break;
         if ((e = store_ltdrs_apply(n->st, &en->tx, seq, eb)))
             break;
@@ -648,7 +646,7 @@ cluster_applier(struct node *n)
             fprintf(stderr,
                     "ltdrs: applying log revision %lld (block %llu) failed: %s; "
                     "applying stopped until restart\n",
-                    (long long)cb->revision, (unsigned long long)(n->head.height + 1), eb.msg);
+                    (long long)cb->revision, (unsigned long long)n->head.height + 1, eb.msg);
             notify(n, cb->entries, &b, 0);
         } else {
             cluster_applied(n->cluster, cb, &b, n_tx);
@@ -674,7 +672,7 @@ applier_main(void *arg)
         uint32_t n_tx = apply_batch(n, batch, NULL, &b, &eb);
         if (eb.code != LTD_OK)
             fprintf(stderr, "ltdrs: block %llu failed: %s\n",
-                    (unsigned long long)(n->head.height + 1), eb.msg);
+                    (unsigned long long)n->head.height + 1, eb.msg);
         notify(n, batch, &b, n_tx);
         while (batch) {
             struct entry *next = batch->next;
@@ -729,8 +727,8 @@ node_open(const struct node_config *cfg, struct node **out, struct ltd_errbuf *e
         return ltd_fail(eb, LTD_E_USAGE, "no data directory '%s': run `ltdrs init` first",
                         cfg->data_dir);
     }
-    struct store_config sc = {.dir = cfg->data_dir, .sync_full = cfg->sync_full,
-                              .cache_mib = cfg->cache_mib};
+    struct store_config sc = {
+        .dir = cfg->data_dir, .sync_full = cfg->sync_full, .cache_mib = cfg->cache_mib};
     enum ltd_err e = store_open(&sc, &n->st, eb);
     if (e)
         goto fail;

@@ -34,22 +34,22 @@ struct node_config {
     uint32_t commit_timeout_ms; /* commit-mode wait before 504 */
     int cache_mib;
     /* Cluster mode (docs: README "Cluster mode").  etcd NULL: the node runs alone. */
-    const char *etcd;                 /* etcd client URLs, comma-separated */
-    const char *node_id;              /* NULL: the first 16 hex digits of the node key */
-    const char *advertise_url;        /* this node's API URL, for the registry */
-    struct ltd_seed node_seed;        /* the node key (signs heads); wiped by node_close */
-    uint32_t batch_wait_ms;           /* shipper: let a batch grow this long */
-    uint32_t watch_liveness_ms;       /* etcd watch silence before reconnecting */
-    uint32_t decoders;                /* threads decoding and pre-verifying batches */
+    const char *etcd;           /* etcd client URLs, comma-separated */
+    const char *node_id;        /* NULL: the first 16 hex digits of the node key */
+    const char *advertise_url;  /* this node's API URL, for the registry */
+    struct ltd_seed node_seed;  /* the node key (signs heads); wiped by node_close */
+    uint32_t batch_wait_ms;     /* shipper: let a batch grow this long */
+    uint32_t watch_liveness_ms; /* etcd watch silence before reconnecting */
+    uint32_t decoders;          /* threads decoding and pre-verifying batches */
 };
 void node_config_defaults(struct node_config *cfg);
 
 /* The genesis record, written once by node_init. */
 struct node_genesis {
-    char chain_id[65];           /* random, hex */
+    char chain_id[65]; /* random, hex */
     uint64_t created_ms;
-    struct ltd_pubkey admin;     /* the school admin's public key */
-    struct ltd_hash hash;        /* SHA3-256 of the canonical genesis JSON */
+    struct ltd_pubkey admin; /* the school admin's public key */
+    struct ltd_hash hash;    /* SHA3-256 of the canonical genesis JSON */
 };
 
 /* Creates a new data directory with genesis (block 0).  Fails with
@@ -62,9 +62,8 @@ LTD_MUST_CHECK enum ltd_err node_init(const char *data_dir, const struct ltd_pub
  * white space is ignored), so that it can join that node's cluster.
  * LTD_E_USAGE if the directory already holds a ledger, LTD_E_STORE_CORRUPT
  * (message names the problem) if the record is malformed or not canonical. */
-LTD_MUST_CHECK enum ltd_err node_init_from(const char *data_dir, const char *genesis,
-                                           size_t len, struct node_genesis *out,
-                                           struct ltd_errbuf *eb);
+LTD_MUST_CHECK enum ltd_err node_init_from(const char *data_dir, const char *genesis, size_t len,
+                                           struct node_genesis *out, struct ltd_errbuf *eb);
 /* Appends the canonical genesis record of g (no newline). */
 void node_genesis_text(const struct node_genesis *g, struct buf *out);
 
@@ -99,8 +98,7 @@ typedef void (*node_done_fn)(void *arg, enum ltd_err result, const struct ltd_er
  */
 LTD_MUST_CHECK enum ltd_err node_submit(struct node *n, const char *body, size_t len,
                                         enum node_mode mode, node_done_fn done, void *arg,
-                                        char id_hex[65], struct buf *echo,
-                                        struct ltd_errbuf *eb);
+                                        char id_hex[65], struct buf *echo, struct ltd_errbuf *eb);
 
 /* One committed transaction, as told to listeners. */
 struct node_event {
@@ -132,26 +130,25 @@ bool node_validators_json(struct node *n, struct buf *out);
 struct node_verify_report {
     uint64_t blocks, txs;
     bool ok;
-    int64_t bad_height;       /* -1 if none */
-    char bad_txid[65];        /* "" if none */
+    int64_t bad_height; /* -1 if none */
+    char bad_txid[65];  /* "" if none */
     char message[errmsg_bytes_max];
     double seconds;
 };
 /* Re-checks the hash chain from genesis, every id, every signature, every
  * spend, using `threads` worker threads for the signatures. */
 LTD_MUST_CHECK enum ltd_err node_verify_dir(const char *data_dir, int threads,
-                                            struct node_verify_report *rep,
-                                            struct ltd_errbuf *eb);
+                                            struct node_verify_report *rep, struct ltd_errbuf *eb);
 
 /* `ltdrs verify --cluster`: compares the signed heads every node published
  * in etcd with the blocks of the data directory at the same heights, and
  * with each other. */
 struct node_cluster_report {
-    uint32_t nodes;          /* registered nodes */
-    uint32_t compared;       /* heads compared with a local block */
-    uint32_t divergent;      /* heads that differ or whose signature fails */
+    uint32_t nodes;              /* registered nodes */
+    uint32_t compared;           /* heads compared with a local block */
+    uint32_t divergent;          /* heads that differ or whose signature fails */
     char self[node_id_text_max]; /* this data directory's node id ("" if unknown) */
-    struct buf text;         /* one line per node, then the verdict (caller releases) */
+    struct buf text;             /* one line per node, then the verdict (caller releases) */
 };
 /* Returns LTD_OK with the report (ok when divergent == 0), or an etcd/store
  * error.  node_id: this directory's node id (may be NULL). */

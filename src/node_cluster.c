@@ -76,19 +76,22 @@ enum {
     cl_decoders_max = 8,
     cl_url_bytes_max = 256,
     cl_key_bytes_max = 160,
-    cl_fast_timeout_ms = 2000,  /* probes, heads, registry, sync */
-    cl_probe_ms = 1000,         /* quorum probe period while healthy */
+    cl_fast_timeout_ms = 2000, /* probes, heads, registry, sync */
+    cl_probe_ms = 1000,        /* quorum probe period while healthy */
     cl_probe_unhealthy_ms = 500,
-    cl_probe_fails_max = 2,     /* consecutive failed probes before "no quorum" */
-    cl_unknown_max = 2,         /* consecutive unknown appends before "no quorum" */
-    cl_head_publish_ms = 100,   /* heads are published at most this often */
+    cl_probe_fails_max = 2,    /* consecutive failed probes before "no quorum" */
+    cl_unknown_max = 2,        /* consecutive unknown appends before "no quorum" */
+    cl_head_publish_ms = 200,  /* heads are published at most this often */
+    cl_ship_window = 2,        /* own batches appended but not yet applied here */
+    cl_ship_wait_max_ms = 250, /* ... beyond which a batch is sent anyway */
     cl_peers_check_ms = 1000,
-    cl_retry_ms_min = 100,      /* retry of an unknown append: first pause */
+    cl_retry_ms_min = 100, /* retry of an unknown append: first pause */
     cl_retry_ms_max = 2000,
-    cl_join_wait_ms = 15000,    /* start-up: how long etcd may be unreachable */
-    cl_range_page = 16,         /* batches per page when catching up by ranges */
+    cl_join_wait_ms = 15000, /* start-up: how long etcd may be unreachable */
+    cl_range_page = 16,      /* batches per page when catching up by ranges */
     cl_tick_ms = 50,
     cl_resync_max = 3,
+    cl_disc_log_ms = 5000, /* watch disconnections are logged at most this often */
     cl_watch_retry_ms = 1000,
 };
 
@@ -230,7 +233,7 @@ wm_grow(struct wmap *m)
     while ((old.n + 1) * 4 > cap)
         cap *= 2;
     m->cap = cap;
-    m->slot = xcalloc(cap, sizeof *m->slot);
+    m->slot = xcalloc(cap, sizeof(struct entry *));
     m->n = m->used = 0;
     for (size_t i = 0; i < old.cap; i++)
         if (old.slot[i] && old.slot[i] != WM_TOMB)
@@ -304,9 +307,10 @@ struct peer {
     uint64_t height;
     struct ltd_hash hash;
     bool sig_ok;
-    int agrees;                /* -1 not compared yet, 0 differs, 1 agrees */
-    uint64_t compared_height;  /* last height compared */
-    bool pend;                 /* a sample waiting until we reach its height */
+    int agrees;               /* -1 not compared yet, 0 differs, 1 agrees */
+    uint64_t compared_height; /* last head compared (height, hash) */
+    struct ltd_hash compared_hash;
+    bool pend; /* a sample waiting until we reach its height */
     uint64_t pend_height;
     struct ltd_hash pend_hash;
 };
@@ -339,70 +343,72 @@ struct cluster {
     struct ltd_pubkey pub;
     struct ltd_seed seed;
     char url[cl_url_bytes_max];
-    struct etcd_client *etcd;      /* appends, catch-up ranges, the watch */
-    struct etcd_client *fast;      /* probes, heads, registry, sync: short timeouts */
-    uint32_t queue_max;
-    uint32_t batch_wait_ms;
+    struct etcd_client *etcd; /* appends, catch-up ranges, the watch */
+    struct etcd_client *fast; /* probes, heads, registry, sync: short timeouts */
 
     pthread_mutex_t lock;
-    pthread_cond_t ship_cv;   /* shipper: work or retry */
-    pthread_cond_t work_cv;   /* decoders: raw items */
-    pthread_cond_t space_cv;  /* watch callback: queue space */
-    pthread_cond_t ready_cv;  /* applier: a decoded head item */
-    pthread_cond_t mon_cv;    /* monitor */
-    pthread_cond_t sync_cv;   /* cluster_sync: position advanced */
-    pthread_cond_t fol_cv;    /* follower: the watch ended */
-    bool stopping;
+    pthread_cond_t ship_cv;  /* shipper: work or retry */
+    pthread_cond_t work_cv;  /* decoders: raw items */
+    pthread_cond_t space_cv; /* watch callback: queue space */
+    pthread_cond_t ready_cv; /* applier: a decoded head item */
+    pthread_cond_t mon_cv;   /* monitor */
+    pthread_cond_t sync_cv;  /* cluster_sync: position advanced */
+    pthread_cond_t fol_cv;   /* follower: the watch ended */
 
     /* health */
-    bool healthy;
-    int unknown_streak;
-    int probe_fails;
-    enum ltd_err fatal;       /* writes stopped for good (conflict) */
     char fatal_msg[errmsg_bytes_max];
     uint64_t appends_ok, appends_unknown;
 
     /* waiters */
     struct wmap map;
     struct entry *pend_head, *pend_tail; /* not yet in a batch */
-    uint32_t pend_n;
     size_t pend_bytes;
     uint64_t pend_first_ms;
-    struct entry *dl_head, *dl_tail;     /* commit waiters, oldest deadline first */
+    struct entry *dl_head, *dl_tail; /* commit waiters, oldest deadline first */
 
     /* shipper */
     uint64_t next_nseq;
-    bool shipped_once;
 
     /* the queue from the watch to the applier */
     struct citem *q_head, *q_tail, *q_raw;
     size_t q_bytes;
-    int64_t pushed_rev;       /* last revision queued */
+    int64_t pushed_rev; /* last revision queued */
 
     /* follower */
-    enum watch_end watch_end;
     int64_t compact_rev;
 
     /* applied position, heads */
     struct position pos;
     uint64_t head_height;
     struct ltd_hash head_hash;
-    bool head_dirty;
 
     /* peers */
     struct peer peers[cl_nodes_max];
-    uint32_t n_peers;
     struct divergence div[cl_divergences_max];
-    uint32_t n_div;
     uint64_t peers_checked_ms;
+    uint64_t disc_logged_ms; /* last "watch disconnected" line */
 
     pthread_t shipper, follower, monitor, decoders[cl_decoders_max];
+
+    /* the small fields, together (padding) */
+    uint32_t queue_max;
+    uint32_t batch_wait_ms;
+    uint32_t pend_n;
+    uint32_t n_peers;
+    uint32_t n_div;
     uint32_t n_decoders;
+    int unknown_streak;
+    int probe_fails;
+    enum ltd_err fatal; /* writes stopped for good (conflict) */
+    enum watch_end watch_end;
+    bool stopping;
+    bool healthy;
+    bool shipped_once;
+    bool head_dirty;
     bool threads_started;
 };
 
-static void LTD_PRINTF(2, 3)
-cl_log(const struct cluster *cl, const char *fmt, ...)
+static void LTD_PRINTF(2, 3) cl_log(const struct cluster *cl, const char *fmt, ...)
 {
     char msg[600];
     va_list ap;
@@ -410,6 +416,15 @@ cl_log(const struct cluster *cl, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fprintf(stderr, "ltdrs: cluster node=%s: %s\n", cl->id, msg);
+}
+
+static struct nseq_rec *
+pos_find(struct position *p, const char *id)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (strcmp(p->rec[i].id, id) == 0)
+            return &p->rec[i];
+    return NULL;
 }
 
 /* ---------------------------------------------- answering waiters */
@@ -483,7 +498,7 @@ detach(struct cluster *cl, struct entry *w)
 
 /* Queues w to be answered with code (lock held); w must be detached. */
 static void LTD_PRINTF(4, 5)
-answer_add(struct entry **list, struct entry *w, enum ltd_err code, const char *fmt, ...)
+    answer_add(struct entry **list, struct entry *w, enum ltd_err code, const char *fmt, ...)
 {
     char msg[errmsg_bytes_max];
     va_list ap;
@@ -639,8 +654,11 @@ cluster_sync(struct cluster *cl, unsigned timeout_ms)
 {
     uint8_t end[cl_key_bytes_max];
     size_t end_len = etcd_prefix_end(PFX_LOG, strlen(PFX_LOG), end);
-    struct etcd_range_req r = {.key = PFX_LOG, .key_len = strlen(PFX_LOG), .range_end = end,
-                               .range_end_len = end_len, .flags = ETCD_RANGE_COUNT_ONLY};
+    struct etcd_range_req r = {.key = PFX_LOG,
+                               .key_len = strlen(PFX_LOG),
+                               .range_end = end,
+                               .range_end_len = end_len,
+                               .flags = ETCD_RANGE_COUNT_ONLY};
     struct etcd_range_result res;
     if (etcd_range(cl->fast, &r, &res, NULL) != LTD_OK)
         return false;
@@ -692,6 +710,18 @@ form_batch(struct cluster *cl, struct flight *f)
             buf_addc(&f->txs, ',');
         buf_add(&f->txs, e->body.p, e->body.len);
         f->ids[f->n_ids++] = e->tx.id;
+        /* From here on the waiter needs only its id, verdict and callback:
+         * drop the parse and the body (an async flood keeps queue_max of
+         * these).  The tx's pointers are cleared so that nothing uses them. */
+        arena_release(&e->arena);
+        buf_release(&e->body);
+        struct ltd_hash id = e->tx.id;
+        char hex[65];
+        memcpy(hex, e->tx.id_hex, sizeof hex);
+        memset(&e->tx, 0, sizeof e->tx);
+        e->tx.id = id;
+        e->tx.has_id = true;
+        memcpy(e->tx.id_hex, hex, sizeof hex);
     }
     buf_addc(&f->txs, ']');
     if (cl->pend_n)
@@ -743,8 +773,11 @@ own_count(struct cluster *cl, struct etcd_client *c, uint64_t *count, struct ltd
     LTD_ASSERT(pn > 0 && (size_t)pn < sizeof pfx);
     uint8_t end[cl_key_bytes_max];
     size_t end_len = etcd_prefix_end(pfx, (size_t)pn, end);
-    struct etcd_range_req r = {.key = pfx, .key_len = (size_t)pn, .range_end = end,
-                               .range_end_len = end_len, .flags = ETCD_RANGE_COUNT_ONLY};
+    struct etcd_range_req r = {.key = pfx,
+                               .key_len = (size_t)pn,
+                               .range_end = end,
+                               .range_end_len = end_len,
+                               .flags = ETCD_RANGE_COUNT_ONLY};
     struct etcd_range_result res;
     enum ltd_err e = etcd_range(c, &r, &res, eb);
     if (e == LTD_OK)
@@ -761,8 +794,8 @@ ship_outcome(struct cluster *cl, struct flight *f, enum ltd_err rc,
              struct entry **list)
 {
     *resync = false;
-    if (rc == LTD_OK && (ar->outcome == ETCD_APPEND_APPENDED ||
-                         ar->outcome == ETCD_APPEND_EXISTS_SAME)) {
+    if (rc == LTD_OK &&
+        (ar->outcome == ETCD_APPEND_APPENDED || ar->outcome == ETCD_APPEND_EXISTS_SAME)) {
         f->active = false;
         cl->next_nseq = f->nseq + 1;
         cl->shipped_once = true;
@@ -846,9 +879,17 @@ shipper_main(void *arg)
                 pthread_mutex_lock(&cl->lock);
                 continue;
             }
+            /* Send when the batch is full; else after batch_wait_ms, but only
+             * while fewer than cl_ship_window of our batches wait to be applied
+             * here: when the applier is the bottleneck, sending sooner only
+             * makes more, smaller blocks (each with its fixed cost in etcd and
+             * in every node), so the batch grows instead. */
             uint64_t now = mono_ms(), due = cl->pend_first_ms + cl->batch_wait_ms;
-            if (cl->pend_n < cl_batch_txs_max && cl->pend_bytes < cl_batch_bytes_max &&
-                now < due) {
+            const struct nseq_rec *mine = pos_find(&cl->pos, cl->id);
+            uint64_t unapplied = cl->next_nseq - 1 - (mine ? mine->nseq : 0);
+            if (unapplied >= cl_ship_window && due < cl->pend_first_ms + cl_ship_wait_max_ms)
+                due = cl->pend_first_ms + cl_ship_wait_max_ms;
+            if (cl->pend_n < cl_batch_txs_max && cl->pend_bytes < cl_batch_bytes_max && now < due) {
                 cond_wait_ms(&cl->ship_cv, &cl->lock, due - now);
                 continue;
             }
@@ -861,8 +902,8 @@ shipper_main(void *arg)
         struct etcd_append_result ar;
         struct ltd_errbuf eb;
         ltd_errbuf_clear(&eb);
-        enum ltd_err rc = etcd_append(cl->etcd, pl ? prev : NULL, pl, key, kl, f.value.p,
-                                      f.value.len, &ar, &eb);
+        enum ltd_err rc =
+            etcd_append(cl->etcd, pl ? prev : NULL, pl, key, kl, f.value.p, f.value.len, &ar, &eb);
         pthread_mutex_lock(&cl->lock);
         bool resync = false;
         bool retry = ship_outcome(cl, &f, rc, &ar, &eb, &resync, &list);
@@ -875,9 +916,8 @@ shipper_main(void *arg)
             pthread_mutex_lock(&cl->lock);
             if (ce == LTD_OK) {
                 cl_log(cl, "batch %llu not written (%s); sub-log holds %llu: resending as %llu",
-                       (unsigned long long)f.nseq,
-                       ar.outcome == ETCD_APPEND_GAP ? "gap" : "taken",
-                       (unsigned long long)count, (unsigned long long)(count + 1));
+                       (unsigned long long)f.nseq, ar.outcome == ETCD_APPEND_GAP ? "gap" : "taken",
+                       (unsigned long long)count, (unsigned long long)count + 1);
                 flight_renumber(cl, &f, count + 1);
             } else {
                 retry = true;
@@ -926,7 +966,11 @@ push_raw(struct cluster *cl, int64_t revision, const uint8_t *key, size_t key_le
         cluster_batch_free(&it->b);
         return false;
     }
-    LTD_ASSERT(revision > cl->pushed_rev);
+    if (revision <= cl->pushed_rev) { /* etcd repeating itself: already queued */
+        pthread_mutex_unlock(&cl->lock);
+        cluster_batch_free(&it->b);
+        return true;
+    }
     if (cl->q_tail)
         cl->q_tail->next = it;
     else
@@ -953,16 +997,30 @@ on_watch(void *arg, const struct etcd_watch_event *ev)
                    (const char *)ev->key, (long long)ev->mod_revision);
             return 0;
         }
-        return push_raw(cl, ev->mod_revision, ev->key, ev->key_len, ev->value, ev->value_len)
-                   ? 0
-                   : 1;
-    case ETCD_WATCH_DISCONNECTED:
-        if (ev->reason && strstr(ev->reason, "no leader")) {
-            pthread_mutex_lock(&cl->lock);
-            pthread_cond_signal(&cl->mon_cv); /* probe now */
-            pthread_mutex_unlock(&cl->lock);
-        }
+        return push_raw(cl, ev->mod_revision, ev->key, ev->key_len, ev->value, ev->value_len) ? 0
+                                                                                              : 1;
+    case ETCD_WATCH_PROGRESS:
+        /* every log event up to this revision has been delivered: a later
+         * restart of the watch need not go further back */
+        pthread_mutex_lock(&cl->lock);
+        if (ev->revision > cl->pushed_rev)
+            cl->pushed_rev = ev->revision;
+        pthread_mutex_unlock(&cl->lock);
         return 0;
+    case ETCD_WATCH_DISCONNECTED: {
+        uint64_t now = mono_ms();
+        pthread_mutex_lock(&cl->lock);
+        bool say = now >= cl->disc_logged_ms + cl_disc_log_ms;
+        if (say)
+            cl->disc_logged_ms = now;
+        if (ev->reason && strstr(ev->reason, "no leader"))
+            pthread_cond_signal(&cl->mon_cv); /* probe now */
+        pthread_mutex_unlock(&cl->lock);
+        if (say) /* the watch reconnects by itself, to the next member */
+            cl_log(cl, "log watch disconnected (%s): resuming at revision %lld",
+                   ev->reason ? ev->reason : "?", (long long)ev->revision);
+        return 0;
+    }
     case ETCD_WATCH_COMPACTED:
     case ETCD_WATCH_FAILED:
         pthread_mutex_lock(&cl->lock);
@@ -1054,7 +1112,8 @@ preverify(struct cluster *cl, struct entry *en)
         en->verified = tx_verify_create(t, NULL) == LTD_OK;
         return;
     }
-    const struct cc_details **d = arena_alloc(en->pool, sizeof *d * (t->n_in ? t->n_in : 1));
+    const struct cc_details **d =
+        arena_alloc(en->pool, sizeof(const struct cc_details *) * (t->n_in ? t->n_in : 1));
     for (uint32_t i = 0; i < t->n_in; i++) {
         struct store_out o;
         if (store_output(node_store(cl->n), en->pool, &t->in[i].fulfills_txid,
@@ -1205,8 +1264,12 @@ log_nodes(struct cluster *cl, int64_t rev, char ids[][node_id_text_max], uint32_
     size_t end_len = etcd_prefix_end(PFX_LOG, strlen(PFX_LOG), end);
     *n = 0;
     while (*n < cl_nodes_max) {
-        struct etcd_range_req r = {.key = from, .key_len = from_len, .range_end = end,
-                                   .range_end_len = end_len, .limit = 1, .revision = rev,
+        struct etcd_range_req r = {.key = from,
+                                   .key_len = from_len,
+                                   .range_end = end,
+                                   .range_end_len = end_len,
+                                   .limit = 1,
+                                   .revision = rev,
                                    .flags = ETCD_RANGE_KEYS_ONLY};
         struct etcd_range_result res;
         enum ltd_err e = etcd_range(cl->etcd, &r, &res, eb);
@@ -1238,7 +1301,7 @@ log_nodes(struct cluster *cl, int64_t rev, char ids[][node_id_text_max], uint32_
 
 struct sublog {
     char id[node_id_text_max];
-    uint64_t next;            /* next nseq to read */
+    uint64_t next; /* next nseq to read */
     struct etcd_range_result page;
     size_t at;
     bool done;
@@ -1257,9 +1320,13 @@ sublog_fill(struct cluster *cl, struct sublog *s, int64_t rev, struct ltd_errbuf
     /* a pinned revision reads the same on any member that has it: a local
      * (serializable) read is enough, and faster; a member behind the pin
      * says so, and then the leader is asked */
-    struct etcd_range_req r = {.key = from, .key_len = fl, .range_end = end,
-                               .range_end_len = end_len, .limit = cl_range_page,
-                               .revision = rev, .flags = ETCD_RANGE_SERIALIZABLE};
+    struct etcd_range_req r = {.key = from,
+                               .key_len = fl,
+                               .range_end = end,
+                               .range_end_len = end_len,
+                               .limit = cl_range_page,
+                               .revision = rev,
+                               .flags = ETCD_RANGE_SERIALIZABLE};
     enum ltd_err e = etcd_range(cl->etcd, &r, &s->page, NULL);
     if (e != LTD_OK) {
         r.flags = 0;
@@ -1282,8 +1349,11 @@ catch_up_ranges(struct cluster *cl, bool compacted, struct ltd_errbuf *eb)
 {
     uint8_t end[cl_key_bytes_max];
     size_t end_len = etcd_prefix_end(PFX_LOG, strlen(PFX_LOG), end);
-    struct etcd_range_req r0 = {.key = PFX_LOG, .key_len = strlen(PFX_LOG), .range_end = end,
-                                .range_end_len = end_len, .flags = ETCD_RANGE_COUNT_ONLY};
+    struct etcd_range_req r0 = {.key = PFX_LOG,
+                                .key_len = strlen(PFX_LOG),
+                                .range_end = end,
+                                .range_end_len = end_len,
+                                .flags = ETCD_RANGE_COUNT_ONLY};
     struct etcd_range_result res;
     enum ltd_err e = etcd_range(cl->etcd, &r0, &res, eb);
     if (e)
@@ -1309,8 +1379,8 @@ catch_up_ranges(struct cluster *cl, bool compacted, struct ltd_errbuf *eb)
     pthread_mutex_unlock(&cl->lock);
     free(ids);
     if (compacted)
-        cl_log(cl, "log compacted: catching up by ranges of %u sub-logs up to revision %lld",
-               n_ids, (long long)pin);
+        cl_log(cl, "log compacted: catching up by ranges of %u sub-logs up to revision %lld", n_ids,
+               (long long)pin);
     uint64_t pushed = 0;
     for (uint32_t i = 0; i < n_ids && e == LTD_OK; i++)
         e = sublog_fill(cl, &subs[i], pin, eb);
@@ -1326,8 +1396,8 @@ catch_up_ranges(struct cluster *cl, bool compacted, struct ltd_errbuf *eb)
                 if (s->done)
                     continue;
             }
-            if (best == NULL || s->page.kvs[s->at].create_revision <
-                                    best->page.kvs[best->at].create_revision)
+            if (best == NULL ||
+                s->page.kvs[s->at].create_revision < best->page.kvs[best->at].create_revision)
                 best = s;
         }
         if (e || best == NULL)
@@ -1375,8 +1445,8 @@ follower_main(void *arg)
         struct etcd_watch *w = NULL;
         struct ltd_errbuf eb;
         ltd_errbuf_clear(&eb);
-        enum ltd_err e = etcd_watch_start(cl->etcd, PFX_LOG, strlen(PFX_LOG), end, end_len,
-                                          start, on_watch, cl, &w, &eb);
+        enum ltd_err e = etcd_watch_start(cl->etcd, PFX_LOG, strlen(PFX_LOG), end, end_len, start,
+                                          on_watch, cl, &w, &eb);
         pthread_mutex_lock(&cl->lock);
         if (e) {
             cl_log(cl, "cannot watch the log: %s", eb.msg);
@@ -1409,15 +1479,6 @@ follower_main(void *arg)
 }
 
 /* ------------------------------------------------------------ applier */
-
-static struct nseq_rec *
-pos_find(struct position *p, const char *id)
-{
-    for (uint32_t i = 0; i < p->n; i++)
-        if (strcmp(p->rec[i].id, id) == 0)
-            return &p->rec[i];
-    return NULL;
-}
 
 /* Every node checks each sub-log's sequence the same way: a batch whose
  * nseq is not the next of its node's (impossible through the guarded
@@ -1532,6 +1593,8 @@ cluster_applied(struct cluster *cl, struct cluster_batch *cb, const struct store
     struct entry *done_list = NULL;
     pthread_mutex_lock(&cl->lock);
     cl->pos = p;
+    if (own)
+        pthread_cond_signal(&cl->ship_cv); /* the window may be open again */
     if (n_tx > 0) {
         cl->head_height = b->height;
         cl->head_hash = b->hash;
@@ -1639,8 +1702,7 @@ parse_head(const uint8_t *v, size_t n, struct headrec *h)
 }
 
 static void
-head_value(const struct cluster *cl, uint64_t height, const struct ltd_hash *hash,
-           struct buf *out)
+head_value(const struct cluster *cl, uint64_t height, const struct ltd_hash *hash, struct buf *out)
 {
     char msg[256], hex[65], sighex[129];
     size_t mn = head_message(msg, sizeof msg, cl->n->genesis.chain_id, height, hash);
@@ -1648,7 +1710,8 @@ head_value(const struct cluster *cl, uint64_t height, const struct ltd_hash *has
     codec_ed25519_sign(&cl->seed, (const uint8_t *)msg, mn, &sig);
     hex_encode(hex, hash->b, 32);
     hex_encode(sighex, sig.b, 64);
-    buf_addf(out, "{\"hash\":\"%s\",\"height\":%llu,\"node\":\"%s\",\"sig\":\"%s\",\"time_ms\":%llu}",
+    buf_addf(out,
+             "{\"hash\":\"%s\",\"height\":%llu,\"node\":\"%s\",\"sig\":\"%s\",\"time_ms\":%llu}",
              hex, (unsigned long long)height, cl->id, sighex, (unsigned long long)ltd_now_ms());
 }
 
@@ -1681,8 +1744,11 @@ range_prefix(struct etcd_client *c, const char *pfx, struct etcd_range_result *r
 {
     uint8_t end[cl_key_bytes_max];
     size_t end_len = etcd_prefix_end(pfx, strlen(pfx), end);
-    struct etcd_range_req r = {.key = pfx, .key_len = strlen(pfx), .range_end = end,
-                               .range_end_len = end_len, .limit = cl_nodes_max};
+    struct etcd_range_req r = {.key = pfx,
+                               .key_len = strlen(pfx),
+                               .range_end = end,
+                               .range_end_len = end_len,
+                               .limit = cl_nodes_max};
     return etcd_range(c, &r, res, eb);
 }
 
@@ -1730,6 +1796,7 @@ compare_peers(struct cluster *cl)
             continue;
         p->pend = false;
         p->compared_height = p->pend_height;
+        p->compared_hash = p->pend_hash;
         if (memcmp(blk.hash.b, p->pend_hash.b, 32) == 0) {
             p->agrees = 1;
         } else {
@@ -1771,6 +1838,7 @@ check_peers(struct cluster *cl)
                 continue;
             p->agrees = o->agrees;
             p->compared_height = o->compared_height;
+            p->compared_hash = o->compared_hash;
             p->pend = o->pend;
             p->pend_height = o->pend_height;
             p->pend_hash = o->pend_hash;
@@ -1791,7 +1859,8 @@ check_peers(struct cluster *cl)
             if (!p->sig_ok)
                 add_divergence(cl, p->id, h.height, &h.hash, NULL,
                                "head signature does not verify with the registered key");
-            else if (!p->pend && h.height > p->compared_height) {
+            else if (!p->pend && (h.height != p->compared_height ||
+                                  memcmp(h.hash.b, p->compared_hash.b, 32) != 0)) {
                 p->pend = true; /* compared once this node reaches that height */
                 p->pend_height = h.height;
                 p->pend_hash = h.hash;
@@ -1891,9 +1960,13 @@ cluster_status_json(struct cluster *cl, struct buf *out)
         char pk[48];
         codec_b58_encode32(p->pk.b, pk);
         hex_encode(hex, p->hash.b, 32);
-        buf_addf(out, "%s{\"agrees\":%s,\"node\":\"%s\",\"public_key\":\"%s\",\"self\":%s,", i ? "," : "",
-                 self ? "true" : p->agrees < 0 ? "null" : p->agrees ? "true" : "false", p->id, pk,
-                 self ? "true" : "false");
+        buf_addf(out, "%s{\"agrees\":%s,\"node\":\"%s\",\"public_key\":\"%s\",\"self\":%s,",
+                 i ? "," : "",
+                 self            ? "true"
+                 : p->agrees < 0 ? "null"
+                 : p->agrees     ? "true"
+                                 : "false",
+                 p->id, pk, self ? "true" : "false");
         if (self) {
             hex_encode(hex, cl->head_hash.b, 32);
             buf_addf(out, "\"hash\":\"%s\",\"height\":%llu,\"signature_ok\":true,", hex,
@@ -1949,7 +2022,8 @@ cluster_validators_json(struct cluster *cl, struct buf *out)
     buf_addc(out, '[');
     for (uint32_t i = 0; i < cl->n_peers; i++) {
         const struct peer *p = &cl->peers[i];
-        buf_addf(out, "%s{\"node_id\":\"%s\",\"public_key\":{\"type\":\"ed25519-base64\",\"value\":\"",
+        buf_addf(out,
+                 "%s{\"node_id\":\"%s\",\"public_key\":{\"type\":\"ed25519-base64\",\"value\":\"",
                  i ? "," : "", p->id);
         codec_b64_encode(p->pk.b, 32, out);
         buf_adds(out, "\"},\"url\":\"");
@@ -1986,7 +2060,7 @@ position_load(struct cluster *cl, struct ltd_errbuf *eb)
          !get_u64(root, "revision", &rev) || (ns = get_type(root, "nseq", CJSON_OBJECT)) == NULL ||
          ns->len > cl_nodes_max))
         e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "the stored cluster position is malformed");
-    for (uint32_t i = 0; e == LTD_OK && i < ns->len; i++) {
+    for (uint32_t i = 0; e == LTD_OK && ns != NULL && i < ns->len; i++) {
         const struct cjson_member *m = &ns->members[i];
         struct nseq_rec *r = &cl->pos.rec[cl->pos.n++];
         const struct cjson *v = m->val;
@@ -2016,8 +2090,8 @@ join(struct cluster *cl, struct ltd_errbuf *eb)
     buf_init(&g);
     node_genesis_text(&cl->n->genesis, &g);
     struct etcd_append_result ar;
-    enum ltd_err e = etcd_append(cl->fast, NULL, 0, KEY_GENESIS, strlen(KEY_GENESIS), g.p, g.len,
-                                 &ar, eb);
+    enum ltd_err e =
+        etcd_append(cl->fast, NULL, 0, KEY_GENESIS, strlen(KEY_GENESIS), g.p, g.len, &ar, eb);
     buf_release(&g);
     if (e)
         return e;
@@ -2123,8 +2197,9 @@ cluster_open(struct node *n, struct cluster **out, struct ltd_errbuf *eb)
     cl->queue_max = cfg->queue_max ? cfg->queue_max : 1;
     cl->batch_wait_ms = cfg->batch_wait_ms;
     cl->healthy = true;
-    cl->n_decoders = cfg->decoders < 1 ? 1 : cfg->decoders > cl_decoders_max ? cl_decoders_max
-                                                                             : cfg->decoders;
+    cl->n_decoders = cfg->decoders < 1                 ? 1
+                     : cfg->decoders > cl_decoders_max ? cl_decoders_max
+                                                       : cfg->decoders;
     pthread_mutex_init(&cl->lock, NULL);
     cond_init_mono(&cl->ship_cv);
     cond_init_mono(&cl->work_cv);
@@ -2172,10 +2247,12 @@ cluster_open(struct node *n, struct cluster **out, struct ltd_errbuf *eb)
     }
     if (e)
         goto fail;
-    cl_log(cl, "joined: chain %.16s..., log applied up to revision %lld (%llu batches), next "
-               "batch %llu",
+    cl_log(cl,
+           "joined: chain %.16s..., log applied up to revision %lld (%llu batches), next "
+           "batch %llu",
            n->genesis.chain_id, (long long)cl->pos.revision, (unsigned long long)cl->pos.batches,
            (unsigned long long)cl->next_nseq);
+    check_peers(cl); /* the validators list is complete from the start */
     for (uint32_t i = 0; i < cl->n_decoders; i++)
         LTD_ASSERT(pthread_create(&cl->decoders[i], NULL, decoder_main, cl) == 0);
     LTD_ASSERT(pthread_create(&cl->follower, NULL, follower_main, cl) == 0);
@@ -2257,8 +2334,8 @@ node_verify_cluster(const char *data_dir, const char *etcd, const char *node_id,
     buf_init(&rep->text);
     if (node_id)
         snprintf(rep->self, sizeof rep->self, "%s", node_id);
-    struct store_config sc = {.dir = data_dir, .sync_full = true, .cache_mib = 16,
-                              .readonly = true};
+    struct store_config sc = {
+        .dir = data_dir, .sync_full = true, .cache_mib = 16, .readonly = true};
     struct store *st = NULL;
     struct etcd_client *c = NULL;
     struct etcd_range_result regs, heads, gen;
@@ -2361,8 +2438,8 @@ node_verify_cluster(const char *data_dir, const char *etcd, const char *node_id,
                  "one that diverged\n",
                  rep->self);
     else
-        buf_addf(&rep->text, "DIVERGENCE: %u of %u nodes differ from this copy\n",
-                 rep->divergent, rep->nodes);
+        buf_addf(&rep->text, "DIVERGENCE: %u of %u nodes differ from this copy\n", rep->divergent,
+                 rep->nodes);
 out:
     etcd_range_result_release(&regs);
     etcd_range_result_release(&heads);

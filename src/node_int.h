@@ -27,10 +27,10 @@ struct entry {
     struct arena *pool; /* from the log: the batch's arena holds the parse and
                            the applier's scratch (one arena for the whole batch) */
     struct tx tx;
-    struct buf body;    /* canonical JSON */
-    bool verified;      /* signatures checked (at submit, or before apply) */
-    bool bad;           /* from the log: did not parse; result/eb preset */
-    node_done_fn done;  /* commit mode only */
+    struct buf body;   /* canonical JSON */
+    bool verified;     /* signatures checked (at submit, or before apply) */
+    bool bad;          /* from the log: did not parse; result/eb preset */
+    node_done_fn done; /* commit mode only */
     void *arg;
     uint64_t deadline_ms;
     enum ltd_err result;
@@ -91,11 +91,11 @@ void node_pending_del(struct node *n, const struct ltd_hash *id);
 
 /* One batch of the ordered log, as the applier sees it (one block). */
 struct cluster_batch {
-    int64_t revision;             /* its etcd revision: its place in the order */
-    char node[node_id_text_max];  /* the node that appended it */
-    uint64_t nseq;                /* its place in that node's sub-log */
-    uint64_t time_ms;             /* the block time proposed by that node */
-    struct entry *entries;        /* in batch order; NULL when empty or skipped */
+    int64_t revision;            /* its etcd revision: its place in the order */
+    char node[node_id_text_max]; /* the node that appended it */
+    uint64_t nseq;               /* its place in that node's sub-log */
+    uint64_t time_ms;            /* the block time proposed by that node */
+    struct entry *entries;       /* in batch order; NULL when empty or skipped */
 };
 
 /* Joins the cluster cfg->etcd names for node n (genesis, registration, log

@@ -9,7 +9,7 @@
  */
 #include "test.h"
 
-#include "../src/node_cluster.c"
+#include "../src/node_cluster.c" // NOLINT(bugprone-suspicious-include): static helpers
 
 static struct node fake_node;
 
@@ -220,7 +220,7 @@ test_wmap(void)
     struct wmap m;
     memset(&m, 0, sizeof m);
     enum { n = 5000 };
-    struct entry **es = xcalloc(n, sizeof *es);
+    struct entry **es = xcalloc(n, sizeof(struct entry *));
     for (uint32_t i = 0; i < n; i++) {
         es[i] = entry_with_id(i);
         wm_put(&m, es[i]);

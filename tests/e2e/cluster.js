@@ -108,7 +108,7 @@ async function load(o) {
             const r = await post(o.urls[node], lines[i]);
             const kind = r.status === 400 ? (/\((\w+)\)/.exec(r.body) || ['', 'other'])[1] : '-';
             fs.writeSync(log, `${Date.now()} ${id} ${r.status} ${node} ${kind}\n`);
-            if (r.status === 0) await sleep(50); /* node down: do not spin */
+            if (r.status === 0 || r.status >= 500) await sleep(100); /* node down or no quorum */
         }
     }
     await Promise.all(Array.from({ length: conc }, worker));
