@@ -604,7 +604,12 @@ post "/api/v1/transactions?mode=commit" big.json
 expect "2 MiB body -> 413" 413
 alive "2 MiB body"
 req POST "/api/v1/transactions?mode=commit" -H 'Expect:' --data-binary @big.json
-expect "2 MiB body without Expect: 100-continue -> 413" 413
+# The node answers 413 from the Content-Length and closes; a client still
+# sending the body may see the reset before it reads the answer (000).
+case "$code" in
+  413|000) ok ;;
+  *) no "2 MiB body without Expect: HTTP $code, want 413 (or a reset while sending)" ;;
+esac
 alive "2 MiB body without Expect"
 req POST "/api/v1/transactions?mode=commit" -H 'Transfer-Encoding: chunked' --data-binary @big.json
 # libmicrohttpd 0.9.75 cannot answer in the middle of a chunked upload: past the
