@@ -218,7 +218,7 @@ static const struct cli_opt serve_opts[] = {
     [S_COMMIT_TIMEOUT] = {"commit-timeout-ms", 's', "MS",
                           "commit-mode wait before 504 (default 30000)"},
     [S_BATCH_WAIT] = {"batch-wait-ms", 's', "MS",
-                      "cluster: let a batch grow this long (default 5)"},
+                      "cluster: let a batch grow this long (default 10)"},
     [S_WATCH_LIVENESS] = {"watch-liveness-ms", 's', "MS",
                           "cluster: etcd watch silence before reconnecting (default 30000)"},
     [S_DECODERS] = {"decoders", 's', "N", "cluster: threads verifying the log (default 2)"},

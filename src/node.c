@@ -51,7 +51,7 @@ node_config_defaults(struct node_config *cfg)
     cfg->queue_max = 100000;
     cfg->commit_timeout_ms = 30000;
     cfg->cache_mib = 256;
-    cfg->batch_wait_ms = 5;
+    cfg->batch_wait_ms = 10;
     cfg->watch_liveness_ms = 30000;
     cfg->decoders = 2;
 }

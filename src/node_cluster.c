@@ -1334,8 +1334,15 @@ sublog_fill(struct cluster *cl, struct sublog *s, int64_t rev, struct ltd_errbuf
     }
     if (e == LTD_OK && s->page.kvs_len == 0)
         s->done = true;
-    if (e == LTD_OK)
-        s->next += s->page.kvs_len;
+    if (e == LTD_OK && s->page.kvs_len > 0) {
+        /* continue after the last key read (its last 20 bytes are its nseq) */
+        const struct etcd_kv *last = &s->page.kvs[s->page.kvs_len - 1];
+        uint64_t k = 0;
+        for (size_t i = last->key_len >= 20 ? last->key_len - 20 : 0; i < last->key_len; i++)
+            k = k * 10 +
+                (uint64_t)(last->key[i] >= '0' && last->key[i] <= '9' ? last->key[i] - '0' : 0);
+        s->next = k + 1 > s->next ? k + 1 : s->next + s->page.kvs_len;
+    }
     return e;
 }
 
