@@ -52,7 +52,6 @@ enum qstmt {
     Q_APP_BRIEF,
     Q_HOLDS,
     Q_KEY_ROLE,
-    Q_TX_SEQ,
     Q_END
 };
 
@@ -181,7 +180,6 @@ static const char *const qsql[Q_END - Q_FIRST] = {
     [Q_HOLDS - Q_FIRST] = "SELECT 1 FROM l_ticket WHERE sid = ?1 AND app = ?2 AND holder = 2"
                           " AND spent = 0",
     [Q_KEY_ROLE - Q_FIRST] = "SELECT role, ref FROM l_key WHERE key = ?1",
-    [Q_TX_SEQ - Q_FIRST] = "SELECT seq FROM tx WHERE idk = ?1 AND id = ?2",
 };
 
 static const char *const status_names[] = {"pending", "approved", "rejected"};
@@ -272,15 +270,6 @@ rd_ints(struct rd *r, sqlite3_stmt *s, int64_t *v, int n, struct ltd_errbuf *eb)
     if (row)
         sqlite3_reset(s);
     return e;
-}
-
-static int64_t
-key8(const uint8_t *b)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | b[i];
-    return (int64_t)x;
 }
 
 static void
@@ -516,16 +505,13 @@ query_ticket(struct store *st, const struct ltd_hash *txid, uint32_t index, stru
     struct rd r;
     sqlite3_stmt *s;
     bool row = false;
-    enum ltd_err e = rd_open(&r, st, out, eb);
+    uint64_t useq = 0;
+    enum ltd_err e = store_tx_seq(st, txid, &useq, eb);
     if (e)
         return e;
-    if ((e = rd_stmt(&r, Q_TX_SEQ, &s, eb)))
-        goto out;
-    sqlite3_bind_int64(s, 1, key8(txid->b));
-    sqlite3_bind_blob(s, 2, txid->b, 32, SQLITE_STATIC);
-    int64_t seq = 0;
-    if ((e = rd_ints(&r, s, &seq, 1, eb)))
-        goto out;
+    if ((e = rd_open(&r, st, out, eb)))
+        return e;
+    int64_t seq = (int64_t)useq;
     if (seq == 0 || index >= (1u << store_okey_index_bits)) {
         e = ltd_fail(eb, LTD_E_NOT_FOUND, "no such ticket");
         goto out;

@@ -16,6 +16,7 @@
 #include "cc.h"
 #include "cjson.h"
 #include "codec.h"
+#include "kidx.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,14 +27,14 @@
 #include <sys/stat.h>
 
 enum stmt_id {
-    S_TX_BY_IDK,
     S_TX_BODY,
     S_TX_INSERT,
     S_OUT_INSERT,
     S_OUT_GET,
     S_OUT_SPEND,
-    S_OWNER_INSERT,
-    S_OWNER_SCAN,
+    S_KEYS_INSERT,
+    S_KEYS_LOAD,
+    S_KEYS_MISSING,
     S_FTS_ASSET,
     S_FTS_META,
     S_BLOCK_INSERT,
@@ -60,16 +61,18 @@ enum stmt_id {
 _Static_assert((int)S__COUNT <= (int)store_stmts_max, "struct conn has room for every statement");
 
 static const char *const stmt_sql[S__COUNT] = {
-    [S_TX_BY_IDK] = "SELECT seq, id FROM tx WHERE idk = ?1",
     [S_TX_BODY] = "SELECT body, height FROM tx WHERE seq = ?1",
     [S_TX_INSERT] = "INSERT INTO tx(seq, idk, id, height, op, asset_seq, body) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_OUT_INSERT] = "INSERT INTO out(okey, amount, spent_by) VALUES (?1, ?2, NULL)",
     [S_OUT_GET] = "SELECT amount, spent_by FROM out WHERE okey = ?1",
     [S_OUT_SPEND] = "UPDATE out SET spent_by = ?2 WHERE okey = ?1 AND spent_by IS NULL",
-    [S_OWNER_INSERT] = "INSERT OR IGNORE INTO owner(pkk, okey) VALUES (?1, ?2)",
-    [S_OWNER_SCAN] = "SELECT o.okey, out.spent_by FROM owner o JOIN out ON out.okey = o.okey "
-                     "WHERE o.pkk = ?1 ORDER BY o.okey",
+    [S_KEYS_INSERT] = "INSERT INTO block_keys(height, first_seq, idks, owners) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+    [S_KEYS_LOAD] = "SELECT first_seq, idks, owners FROM block_keys ORDER BY height",
+    [S_KEYS_MISSING] = "SELECT b.height, b.first_seq, b.n_tx FROM block b "
+                       "LEFT JOIN block_keys k ON k.height = b.height "
+                       "WHERE k.height IS NULL ORDER BY b.height",
     [S_FTS_ASSET] = "INSERT INTO fts_asset(rowid, text) VALUES (?1, ?2)",
     [S_FTS_META] = "INSERT INTO fts_meta(rowid, text) VALUES (?1, ?2)",
     [S_BLOCK_INSERT] = "INSERT INTO block(height, time_ms, n_tx, first_seq, prev_hash, "
@@ -153,6 +156,14 @@ static const char *const migrations[] = {
     "DROP INDEX l_ticket_app;"
     "CREATE INDEX l_ticket_cover ON l_ticket(app, holder, spent, revoked, sid, amount);"
     "CREATE INDEX l_application_status ON l_application(status, start_s);",
+    /* 0004: the two random-key indexes (tx id prefix, owner key prefix) move
+     * to memory (kidx.h); each block stores its keys in one row, read back
+     * at open.  Rows of blocks written before are made at open from the
+     * stored transactions (keys_backfill). */
+    "CREATE TABLE block_keys(height INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL,"
+    "  idks BLOB NOT NULL, owners BLOB NOT NULL);"
+    "DROP INDEX tx_idk;"
+    "DROP TABLE owner;",
 };
 
 enum { store_readers_max = 64, store_busy_ms = 5000 };
@@ -167,6 +178,15 @@ struct store {
     pthread_t writer_thread;
     bool in_block;
     uint64_t next_seq; /* next tx seq to assign (writer only) */
+    /* In-memory indexes (kidx.h) under keys_lock: tx id prefix -> seq
+     * (entries of the open block included: readers confirm each candidate
+     * against their own snapshot), owner key prefix -> output key (added
+     * after each commit). */
+    pthread_rwlock_t keys_lock;
+    struct kidx ids, owners;
+    uint32_t ids_mark;            /* ids before the open block */
+    struct buf blk_idks;          /* the open block's id prefixes, 8 bytes each */
+    struct buf blk_owners;        /* and its (owner prefix, output key) pairs */
 };
 
 /* ------------------------------------------------------------ plumbing */
@@ -338,6 +358,214 @@ migrate(struct store *st, struct ltd_errbuf *eb)
     return LTD_OK;
 }
 
+
+/* ------------------------------------------------------- in-memory keys */
+
+static void
+put64(struct buf *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    buf_add(b, x, 8);
+}
+
+static uint64_t
+get64(const uint8_t *x)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | x[i];
+    return v;
+}
+
+/* The first 8 bytes of a hash or key, big-endian: the prefix both maps use. */
+static uint64_t
+prefix8(const uint8_t *b)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | b[i];
+    return x;
+}
+
+/* Appends output okey's (owner prefix, okey) pairs, each key once. */
+static void
+owner_pairs(const struct cc_details *d, uint64_t okey, struct buf *pairs)
+{
+    struct ltd_pubkey keys[tx_keys_max];
+    size_t nk = cc_details_pubkeys(d, keys, tx_keys_max);
+    LTD_ASSERT(nk <= tx_keys_max);
+    for (size_t k = 0; k < nk; k++) {
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = memcmp(keys[j].b, keys[k].b, 32) == 0;
+        if (!seen) {
+            put64(pairs, prefix8(keys[k].b));
+            put64(pairs, okey);
+        }
+    }
+}
+
+static enum ltd_err keys_row(struct store *st, uint64_t height, uint64_t first_seq,
+                             const struct buf *idks, const struct buf *owners,
+                             struct ltd_errbuf *eb);
+
+/* Owner pairs of one stored transaction body. */
+static enum ltd_err
+keys_of_body(const char *body, size_t len, uint64_t seq, struct buf *owners,
+             struct ltd_errbuf *eb)
+{
+    struct arena a;
+    arena_init(&a);
+    struct cjson *root = NULL;
+    enum ltd_err e = cjson_parse(&a, body, len, NULL, &root, eb);
+    const struct cjson *outs = e ? NULL : cjson_get(root, "outputs");
+    if (outs == NULL || outs->type != CJSON_ARRAY) {
+        e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction #%llu does not parse",
+                     (unsigned long long)seq);
+        goto out;
+    }
+    for (uint32_t i = 0; i < outs->len; i++) {
+        struct cc_details *d = NULL;
+        const struct cjson *det = cjson_get(cjson_get(outs->items[i], "condition"), "details");
+        if (det == NULL || cc_details_from_json(&a, det, &d, eb) != LTD_OK) {
+            e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction #%llu: output %u has no "
+                         "valid details", (unsigned long long)seq, i);
+            goto out;
+        }
+        owner_pairs(d, seq << store_okey_index_bits | i, owners);
+    }
+out:
+    arena_release(&a);
+    return e;
+}
+
+/* Makes the block_keys rows of blocks stored before migration 0004, from
+ * their transactions.  One transaction; a no-op on current data. */
+static enum ltd_err
+keys_backfill(struct store *st, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    sqlite3_stmt *m = NULL, *s;
+    struct buf idks, owners;
+    buf_init(&idks);
+    buf_init(&owners);
+    bool open = false;
+    int rc = sqlite3_prepare_v2(c->db, stmt_sql[S_KEYS_MISSING], -1, &m, NULL);
+    enum ltd_err e = LTD_OK;
+    if (rc != SQLITE_OK) {
+        e = store_sql_fail(eb, c->db, rc, "find blocks without keys");
+        goto out;
+    }
+    while ((rc = sqlite3_step(m)) == SQLITE_ROW) {
+        if (!open) {
+            if ((e = conn_exec(c, "BEGIN IMMEDIATE", eb)))
+                goto out;
+            open = true;
+        }
+        uint64_t height = (uint64_t)sqlite3_column_int64(m, 0);
+        uint64_t first = (uint64_t)sqlite3_column_int64(m, 1);
+        uint64_t n = (uint64_t)sqlite3_column_int64(m, 2);
+        buf_reset(&idks);
+        buf_reset(&owners);
+        if (n > 0) {
+            if ((e = conn_stmt(c, S_SCAN_TXS, &s, eb)))
+                goto out;
+            sqlite3_bind_int64(s, 1, (int64_t)first);
+            sqlite3_bind_int64(s, 2, (int64_t)(first + n - 1));
+            uint64_t want = first;
+            while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
+                if (seq != want || sqlite3_column_bytes(s, 2) != 32) {
+                    sqlite3_reset(s);
+                    e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "block %llu: transaction #%llu missing",
+                                 (unsigned long long)height, (unsigned long long)want);
+                    goto out;
+                }
+                want++;
+                put64(&idks, prefix8(sqlite3_column_blob(s, 2)));
+                if ((e = keys_of_body(sqlite3_column_blob(s, 3),
+                                      (size_t)sqlite3_column_bytes(s, 3), seq, &owners, eb))) {
+                    sqlite3_reset(s);
+                    goto out;
+                }
+            }
+            sqlite3_reset(s);
+            if (rc != SQLITE_DONE) {
+                e = store_sql_fail(eb, c->db, rc, "read block transactions");
+                goto out;
+            }
+            if (want != first + n) {
+                e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "block %llu: transaction #%llu missing",
+                             (unsigned long long)height, (unsigned long long)want);
+                goto out;
+            }
+        }
+        if ((e = keys_row(st, height, first, &idks, &owners, eb)))
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        e = store_sql_fail(eb, c->db, rc, "find blocks without keys");
+    else if (open)
+        e = conn_exec(c, "COMMIT", eb);
+out:
+    sqlite3_finalize(m);
+    if (e && open)
+        conn_exec(c, "ROLLBACK", NULL);
+    buf_release(&idks);
+    buf_release(&owners);
+    return e;
+}
+
+/* Fills both maps from block_keys. */
+static enum ltd_err
+keys_load(struct store *st, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_stmt(c, S_KEYS_LOAD, &s, eb);
+    if (e)
+        return e;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
+        const uint8_t *ids = sqlite3_column_blob(s, 1);
+        size_t n_ids = (size_t)sqlite3_column_bytes(s, 1);
+        const uint8_t *own = sqlite3_column_blob(s, 2);
+        size_t n_own = (size_t)sqlite3_column_bytes(s, 2);
+        if (n_ids % 8 || n_own % 16) {
+            sqlite3_reset(s);
+            return ltd_fail(eb, LTD_E_STORE_CORRUPT, "block_keys row of seq %llu is damaged",
+                            (unsigned long long)seq);
+        }
+        for (size_t i = 0; i < n_ids; i += 8)
+            kidx_add(&st->ids, get64(ids + i), seq++);
+        for (size_t i = 0; i < n_own; i += 16)
+            kidx_add(&st->owners, get64(own + i), get64(own + i + 8));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_sql_fail(eb, c->db, rc, "load block keys");
+    return LTD_OK;
+}
+
+static enum ltd_err
+keys_row(struct store *st, uint64_t height, uint64_t first_seq, const struct buf *idks,
+         const struct buf *owners, struct ltd_errbuf *eb)
+{
+    struct conn *c = &st->writer;
+    sqlite3_stmt *s;
+    enum ltd_err e = conn_stmt(c, S_KEYS_INSERT, &s, eb);
+    if (e)
+        return e;
+    sqlite3_bind_int64(s, 1, (int64_t)height);
+    sqlite3_bind_int64(s, 2, (int64_t)first_seq);
+    sqlite3_bind_blob(s, 3, idks->p ? idks->p : "", (int)idks->len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 4, owners->p ? owners->p : "", (int)owners->len, SQLITE_STATIC);
+    return store_step_done(c, s, "insert block keys", eb);
+}
+
 enum ltd_err
 store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf *eb)
 {
@@ -352,6 +580,11 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     buf_addf(&p, "%s/ledger.db", cfg->dir);
     st->path = buf_detach(&p, NULL);
     pthread_mutex_init(&st->pool_lock, NULL);
+    pthread_rwlock_init(&st->keys_lock, NULL);
+    kidx_init(&st->ids);
+    kidx_init(&st->owners);
+    buf_init(&st->blk_idks);
+    buf_init(&st->blk_owners);
     enum ltd_err e = conn_open(st, &st->writer, true, eb);
     if (e)
         goto fail;
@@ -361,6 +594,10 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     st->writer_thread = pthread_self();
     st->in_block = true; /* read through the writer during open */
     e = store_counts(st, &n_tx, &n_blocks, eb);
+    if (e == LTD_OK && !cfg->readonly)
+        e = keys_backfill(st, eb);
+    if (e == LTD_OK)
+        e = keys_load(st, eb);
     st->in_block = false;
     if (e)
         goto fail;
@@ -387,6 +624,11 @@ store_close(struct store *st)
     if (st->writer.db)
         conn_close(&st->writer);
     pthread_mutex_destroy(&st->pool_lock);
+    pthread_rwlock_destroy(&st->keys_lock);
+    kidx_release(&st->ids);
+    kidx_release(&st->owners);
+    buf_release(&st->blk_idks);
+    buf_release(&st->blk_owners);
     free(st->path);
     free(st);
 }
@@ -460,6 +702,9 @@ store_block_begin(struct store *st, struct ltd_errbuf *eb)
         return e;
     st->writer_thread = pthread_self();
     st->in_block = true;
+    st->ids_mark = kidx_mark(&st->ids);
+    buf_reset(&st->blk_idks);
+    buf_reset(&st->blk_owners);
     return LTD_OK;
 }
 
@@ -469,6 +714,9 @@ store_block_rollback(struct store *st)
     if (!st->in_block)
         return;
     conn_exec(&st->writer, "ROLLBACK", NULL);
+    pthread_rwlock_wrlock(&st->keys_lock);
+    kidx_truncate(&st->ids, st->ids_mark);
+    pthread_rwlock_unlock(&st->keys_lock);
     st->in_block = false;
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
@@ -560,17 +808,7 @@ add_outputs(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbu
         sqlite3_bind_int64(s, 2, (int64_t)t->out[i].amount);
         if ((e = store_step_done(c, s, "insert output", eb)))
             return e;
-        struct ltd_pubkey keys[tx_keys_max];
-        size_t nk = cc_details_pubkeys(t->out[i].details, keys, tx_keys_max);
-        LTD_ASSERT(nk <= tx_keys_max);
-        for (size_t k = 0; k < nk; k++) {
-            if ((e = conn_stmt(c, S_OWNER_INSERT, &s, eb)))
-                return e;
-            sqlite3_bind_int64(s, 1, key8(keys[k].b));
-            sqlite3_bind_int64(s, 2, okey);
-            if ((e = store_step_done(c, s, "insert owner", eb)))
-                return e;
-        }
+        owner_pairs(t->out[i].details, (uint64_t)okey, &st->blk_owners);
     }
     return LTD_OK;
 }
@@ -629,6 +867,10 @@ store_block_add_tx(struct store *st, const struct tx *t, const char *body, size_
     sqlite3_bind_blob(s, 7, body, (int)body_len, SQLITE_STATIC);
     if ((e = store_step_done(c, s, "insert tx", eb)))
         return e;
+    put64(&st->blk_idks, prefix8(t->id.b));
+    pthread_rwlock_wrlock(&st->keys_lock);
+    kidx_add(&st->ids, prefix8(t->id.b), seq);
+    pthread_rwlock_unlock(&st->keys_lock);
     if ((e = spend_inputs(st, t, seq, eb)) || (e = add_outputs(st, t, seq, eb)) ||
         (e = add_fts(st, t, seq, eb)))
         return e;
@@ -656,9 +898,18 @@ store_block_commit(struct store *st, const struct store_block *b, struct ltd_err
     sqlite3_bind_blob(s, 7, b->hash.b, 32, SQLITE_STATIC);
     if ((e = store_step_done(c, s, "insert block", eb)))
         goto fail;
+    LTD_ASSERT(st->blk_idks.len == (size_t)b->n_tx * 8);
+    if ((e = keys_row(st, b->height, b->first_seq, &st->blk_idks, &st->blk_owners, eb)))
+        goto fail;
     if ((e = conn_exec(c, "COMMIT", eb)))
         goto fail;
     st->in_block = false;
+    /* owners are read only by other threads: add them once committed */
+    pthread_rwlock_wrlock(&st->keys_lock);
+    const uint8_t *own = (const uint8_t *)st->blk_owners.p;
+    for (size_t i = 0; i + 16 <= st->blk_owners.len; i += 16)
+        kidx_add(&st->owners, get64(own + i), get64(own + i + 8));
+    pthread_rwlock_unlock(&st->keys_lock);
     return LTD_OK;
 fail:
     store_block_rollback(st);
@@ -671,26 +922,43 @@ enum ltd_err
 store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq, struct ltd_errbuf *eb)
 {
     *seq = 0;
+    enum { cands_max = 16 };
+    uint64_t cands[cands_max], *cand = cands;
+    pthread_rwlock_rdlock(&st->keys_lock);
+    size_t n = kidx_get(&st->ids, prefix8(id->b), cands, cands_max);
+    if (n > cands_max) { /* many ids share the prefix: only by design */
+        cand = xmalloc(n * sizeof *cand);
+        n = kidx_get(&st->ids, prefix8(id->b), cand, n);
+    }
+    pthread_rwlock_unlock(&st->keys_lock);
+    if (n == 0)
+        return LTD_OK;
+    /* Confirm each candidate (newest first) in this thread's snapshot: the
+     * prefix may be shared, and the open block's ids are in the map before
+     * they are committed. */
     struct conn *c;
     sqlite3_stmt *s;
     enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)
-        return e;
-    if ((e = conn_stmt(c, S_TX_BY_IDK, &s, eb)))
         goto out;
-    sqlite3_bind_int64(s, 1, key8(id->b));
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(s, 1) == 32 && memcmp(sqlite3_column_blob(s, 1), id->b, 32) == 0) {
-            *seq = (uint64_t)sqlite3_column_int64(s, 0);
-            break;
+    if ((e = conn_stmt(c, S_TX_ID_BY_SEQ, &s, eb)) == LTD_OK) {
+        for (size_t i = 0; i < n && *seq == 0 && e == LTD_OK; i++) {
+            sqlite3_bind_int64(s, 1, (int64_t)cand[i]);
+            int rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW) {
+                if (sqlite3_column_bytes(s, 0) == 32 &&
+                    memcmp(sqlite3_column_blob(s, 0), id->b, 32) == 0)
+                    *seq = cand[i];
+            } else if (rc != SQLITE_DONE) {
+                e = store_sql_fail(eb, c->db, rc, "find tx");
+            }
+            sqlite3_reset(s);
         }
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = store_sql_fail(eb, c->db, rc, "find tx");
-    sqlite3_reset(s);
-out:
     store_conn_put(st, c);
+out:
+    if (cand != cands)
+        free(cand);
     return e;
 }
 
@@ -881,14 +1149,30 @@ store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, 
     arena_init(&a);
     struct buf body;
     buf_init(&body);
-    if ((e = conn_stmt(c, S_OWNER_SCAN, &s, eb)))
+    uint64_t *okeys = NULL;
+    size_t n_okeys = 0;
+    pthread_rwlock_rdlock(&st->keys_lock);
+    n_okeys = kidx_get(&st->owners, prefix8(key->b), NULL, 0);
+    if (n_okeys) {
+        okeys = xmalloc(n_okeys * sizeof *okeys);
+        kidx_get(&st->owners, prefix8(key->b), okeys, n_okeys);
+    }
+    pthread_rwlock_unlock(&st->keys_lock);
+    if ((e = conn_stmt(c, S_OUT_GET, &s, eb)))
         goto out;
-    sqlite3_bind_int64(s, 1, key8(key->b));
     buf_addc(out, '[');
-    int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        uint64_t okey = (uint64_t)sqlite3_column_int64(s, 0);
-        bool is_spent = sqlite3_column_type(s, 1) != SQLITE_NULL;
+    int rc = SQLITE_DONE, n = 0;
+    for (size_t k = n_okeys; k-- > 0;) { /* newest first in the map */
+        uint64_t okey = okeys[k];
+        sqlite3_bind_int64(s, 1, (int64_t)okey);
+        rc = sqlite3_step(s);
+        bool is_spent = rc == SQLITE_ROW && sqlite3_column_type(s, 1) != SQLITE_NULL;
+        sqlite3_reset(s);
+        if (rc == SQLITE_DONE) /* not in this snapshot */
+            continue;
+        if (rc != SQLITE_ROW)
+            break;
+        rc = SQLITE_DONE;
         if ((spent == 0 && is_spent) || (spent == 1 && !is_spent))
             continue;
         uint64_t seq = okey >> store_okey_index_bits, idx = okey & 0xffff;
@@ -918,10 +1202,10 @@ store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, 
         buf_addf(out, "\",\"output_index\":%llu}", (unsigned long long)idx);
     }
     buf_addc(out, ']');
-    sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        e = store_sql_fail(eb, c->db, rc, "scan owner");
+        e = store_sql_fail(eb, c->db, rc, "read outputs");
 out:
+    free(okeys);
     buf_release(&body);
     arena_release(&a);
     store_conn_put(st, c);
