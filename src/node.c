@@ -660,6 +660,7 @@ static void *
 applier_main(void *arg)
 {
     struct node *n = arg;
+    pthread_setname_np(pthread_self(), "applier");
     if (n->cluster) {
         cluster_applier(n);
         return NULL;

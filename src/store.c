@@ -35,8 +35,6 @@ enum stmt_id {
     S_KEYS_INSERT,
     S_KEYS_LOAD,
     S_KEYS_MISSING,
-    S_FTS_ASSET,
-    S_FTS_META,
     S_BLOCK_INSERT,
     S_BLOCK_GET,
     S_BLOCK_HEAD,
@@ -73,8 +71,6 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_KEYS_MISSING] = "SELECT b.height, b.first_seq, b.n_tx FROM block b "
                        "LEFT JOIN block_keys k ON k.height = b.height "
                        "WHERE k.height IS NULL ORDER BY b.height",
-    [S_FTS_ASSET] = "INSERT INTO fts_asset(rowid, text) VALUES (?1, ?2)",
-    [S_FTS_META] = "INSERT INTO fts_meta(rowid, text) VALUES (?1, ?2)",
     [S_BLOCK_INSERT] = "INSERT INTO block(height, time_ms, n_tx, first_seq, prev_hash, "
                        "txs_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_BLOCK_GET] = "SELECT height, time_ms, n_tx, first_seq, prev_hash, txs_hash, hash "
@@ -96,9 +92,9 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SCAN_BLOCKS] = "SELECT height, time_ms, n_tx, first_seq, prev_hash, txs_hash, hash "
                       "FROM block ORDER BY height",
     [S_TX_ID_BY_SEQ] = "SELECT id FROM tx WHERE seq = ?1",
-    [S_SEARCH_ASSET] = "SELECT rowid FROM fts_asset WHERE fts_asset MATCH ?1 ORDER BY rank "
+    [S_SEARCH_ASSET] = "SELECT rowid FROM s.fts_asset WHERE fts_asset MATCH ?1 ORDER BY rank "
                        "LIMIT ?2",
-    [S_SEARCH_META] = "SELECT rowid FROM fts_meta WHERE fts_meta MATCH ?1 ORDER BY rank "
+    [S_SEARCH_META] = "SELECT rowid FROM s.fts_meta WHERE fts_meta MATCH ?1 ORDER BY rank "
                       "LIMIT ?2",
     [S_BLOCK_OF_SEQ] = "SELECT height FROM tx WHERE seq = ?1",
 };
@@ -163,7 +159,11 @@ static const char *const migrations[] = {
     "CREATE TABLE block_keys(height INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL,"
     "  idks BLOB NOT NULL, owners BLOB NOT NULL);"
     "DROP INDEX tx_idk;"
-    "DROP TABLE owner;",
+    "DROP TABLE owner;"
+    /* and the full-text index moves to search.db, off the commit path
+     * (store_fts.c); it is rebuilt there from the ledger */
+    "DROP TABLE fts_asset;"
+    "DROP TABLE fts_meta;",
 };
 
 enum { store_readers_max = 64, store_busy_ms = 5000 };
@@ -187,6 +187,7 @@ struct store {
     uint32_t ids_mark;            /* ids before the open block */
     struct buf blk_idks;          /* the open block's id prefixes, 8 bytes each */
     struct buf blk_owners;        /* and its (owner prefix, output key) pairs */
+    struct store_fts *fts;        /* the search indexer; NULL when read-only */
 };
 
 /* ------------------------------------------------------------ plumbing */
@@ -278,6 +279,8 @@ conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
         snprintf(sql, sizeof sql, "PRAGMA cache_size=-16384; PRAGMA query_only=1;");
     }
     enum ltd_err e = conn_exec(c, sql, eb);
+    if (e == LTD_OK && !writer)
+        e = store_fts_attach(c->db, st->cfg.dir, eb);
     if (e)
         conn_close(c);
     return e;
@@ -599,6 +602,8 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     if (e == LTD_OK)
         e = keys_load(st, eb);
     st->in_block = false;
+    if (e == LTD_OK && !cfg->readonly)
+        e = store_fts_open(cfg->dir, n_tx, &st->fts, eb);
     if (e)
         goto fail;
     st->next_seq = n_tx + 1;
@@ -614,6 +619,7 @@ store_close(struct store *st)
 {
     if (st == NULL)
         return;
+    store_fts_close(st->fts);
     struct conn *c = st->free_readers;
     while (c) {
         struct conn *next = c->next;
@@ -717,6 +723,7 @@ store_block_rollback(struct store *st)
     pthread_rwlock_wrlock(&st->keys_lock);
     kidx_truncate(&st->ids, st->ids_mark);
     pthread_rwlock_unlock(&st->keys_lock);
+    store_fts_rolledback(st->fts);
     st->in_block = false;
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
@@ -735,63 +742,6 @@ store_step_done(struct conn *c, sqlite3_stmt *s, const char *what, struct ltd_er
     if (rc != SQLITE_DONE)
         return store_sql_fail(eb, c->db, rc, what);
     return LTD_OK;
-}
-
-/* Appends every string value below v, space separated (FTS text). */
-static void
-collect_strings(const struct cjson *v, struct buf *out)
-{
-    switch (v->type) {
-    case CJSON_STRING:
-        if (out->len)
-            buf_addc(out, ' ');
-        buf_add(out, v->str, v->len);
-        return;
-    case CJSON_ARRAY:
-        for (uint32_t i = 0; i < v->len; i++)
-            collect_strings(v->items[i], out);
-        return;
-    case CJSON_OBJECT:
-        for (uint32_t i = 0; i < v->len; i++)
-            collect_strings(v->members[i].val, out);
-        return;
-    default:
-        return;
-    }
-}
-
-static enum ltd_err
-add_fts(struct store *st, const struct tx *t, uint64_t seq, struct ltd_errbuf *eb)
-{
-    struct conn *c = &st->writer;
-    struct buf text;
-    buf_init(&text);
-    enum ltd_err e = LTD_OK;
-    sqlite3_stmt *s;
-    if (t->op == TX_CREATE) {
-        buf_add(&text, t->id_hex, 64);
-        if (t->asset_data)
-            collect_strings(t->asset_data, &text);
-        if ((e = conn_stmt(c, S_FTS_ASSET, &s, eb)))
-            goto out;
-        sqlite3_bind_int64(s, 1, (int64_t)seq);
-        sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
-        if ((e = store_step_done(c, s, "fts asset", eb)))
-            goto out;
-    }
-    if (t->metadata && t->metadata->type == CJSON_OBJECT) {
-        buf_reset(&text);
-        buf_add(&text, t->id_hex, 64);
-        collect_strings(t->metadata, &text);
-        if ((e = conn_stmt(c, S_FTS_META, &s, eb)))
-            goto out;
-        sqlite3_bind_int64(s, 1, (int64_t)seq);
-        sqlite3_bind_text(s, 2, text.p, (int)text.len, SQLITE_STATIC);
-        e = store_step_done(c, s, "fts metadata", eb);
-    }
-out:
-    buf_release(&text);
-    return e;
 }
 
 static enum ltd_err
@@ -871,9 +821,9 @@ store_block_add_tx(struct store *st, const struct tx *t, const char *body, size_
     pthread_rwlock_wrlock(&st->keys_lock);
     kidx_add(&st->ids, prefix8(t->id.b), seq);
     pthread_rwlock_unlock(&st->keys_lock);
-    if ((e = spend_inputs(st, t, seq, eb)) || (e = add_outputs(st, t, seq, eb)) ||
-        (e = add_fts(st, t, seq, eb)))
+    if ((e = spend_inputs(st, t, seq, eb)) || (e = add_outputs(st, t, seq, eb)))
         return e;
+    store_fts_add(st->fts, seq, t);
     st->next_seq = seq + 1;
     if (seq_out)
         *seq_out = seq;
@@ -904,6 +854,7 @@ store_block_commit(struct store *st, const struct store_block *b, struct ltd_err
     if ((e = conn_exec(c, "COMMIT", eb)))
         goto fail;
     st->in_block = false;
+    store_fts_committed(st->fts, st->next_seq - 1);
     /* owners are read only by other threads: add them once committed */
     pthread_rwlock_wrlock(&st->keys_lock);
     const uint8_t *own = (const uint8_t *)st->blk_owners.p;
@@ -1329,8 +1280,8 @@ store_search(struct store *st, int which, const char *query, uint32_t limit, str
         return LTD_OK;
     }
     struct conn *c;
-    enum ltd_err e = store_conn_get(st, &c, eb);
-    if (e)
+    enum ltd_err e = store_fts_wait(st->fts, eb);
+    if (e || (e = store_conn_get(st, &c, eb)))
         goto out0;
     sqlite3_stmt *s;
     if ((e = conn_stmt(c, which == 0 ? S_SEARCH_ASSET : S_SEARCH_META, &s, eb)))

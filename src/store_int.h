@@ -32,4 +32,18 @@ enum ltd_err store_sql_fail(struct ltd_errbuf *eb, sqlite3 *db, int rc, const ch
 enum ltd_err store_step_done(struct conn *c, sqlite3_stmt *s, const char *what,
                              struct ltd_errbuf *eb);
 
+/* The full-text indexer (store_fts.c): search.db, written off the commit
+ * path by its own thread.  The applier calls add for each transaction of
+ * the open block, then committed or rolledback; searches call wait first. */
+struct store_fts;
+LTD_MUST_CHECK enum ltd_err store_fts_open(const char *dir, uint64_t committed,
+                                           struct store_fts **out, struct ltd_errbuf *eb);
+void store_fts_close(struct store_fts *f);
+void store_fts_add(struct store_fts *f, uint64_t seq, const struct tx *t);
+void store_fts_committed(struct store_fts *f, uint64_t last_seq);
+void store_fts_rolledback(struct store_fts *f);
+LTD_MUST_CHECK enum ltd_err store_fts_wait(struct store_fts *f, struct ltd_errbuf *eb);
+/* ATTACHes search.db as "s" to a reader connection (if the file exists). */
+LTD_MUST_CHECK enum ltd_err store_fts_attach(sqlite3 *db, const char *dir, struct ltd_errbuf *eb);
+
 #endif
