@@ -1,19 +1,24 @@
 /*
  * store.h - the ledger's storage on SQLite (WAL).
  *
- * Layout (migration 0001), designed so that almost every write is an append
- * in commit order and the random-key indexes stay small:
+ * Layout (migrations 0001-0004), designed so that every write is an append
+ * in commit order; the two random-key indexes live in memory:
  *   meta(k, v)                     genesis record, chain id, admin key
  *   block(height PK, ...)          one row per block, hash chain
+ *   block_keys(height PK, first_seq, idks, owners)
+ *                                  per block: the 8-byte id prefix of each tx
+ *                                  and the (owner key prefix, okey) pairs of
+ *                                  its outputs; read back at open into the
+ *                                  in-memory maps (kidx.h) id -> seq and
+ *                                  owner -> outputs (every candidate is
+ *                                  confirmed against the stored row)
  *   tx(seq PK, idk, id, height, op, asset_seq, body)
- *                                  seq assigned in commit order; idk = first 8
- *                                  bytes of the id (compact index); body is
- *                                  the canonical JSON
+ *                                  seq assigned in commit order; body is the
+ *                                  canonical JSON
  *   out(okey PK, amount, spent_by) okey = seq << 16 | output index; spent_by =
  *                                  seq of the spender or NULL
- *   owner(pkk, okey) WITHOUT ROWID outputs per public key (every ed25519 leaf
- *                                  of the details, thresholds walked); pkk =
- *                                  first 8 bytes of the key
+ *   l_*                            LTDRS domain state (store_ltdrs.c)
+ * and, in its own file search.db (store_fts.c, off the commit path):
  *   fts_asset, fts_meta            FTS5 over string values (rowid = seq)
  *
  * Threads: one writer (struct store_writer, used by the block applier only)

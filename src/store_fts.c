@@ -384,8 +384,34 @@ prep(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct ltd_errbuf *eb)
 
 /* ------------------------------------------------------------ lifecycle */
 
+static enum ltd_err fts_open_once(const char *dir, uint64_t committed, struct store_fts **out,
+                                  struct ltd_errbuf *eb);
+
+/* search.db holds nothing the ledger does not: when it is damaged it is
+ * removed and rebuilt. */
 enum ltd_err
 store_fts_open(const char *dir, uint64_t committed, struct store_fts **out, struct ltd_errbuf *eb)
+{
+    enum ltd_err e = fts_open_once(dir, committed, out, eb);
+    if (e != LTD_E_STORE_CORRUPT)
+        return e;
+    fprintf(stderr, "ltdrs: search.db is damaged (%s); rebuilding it from the ledger\n",
+            eb ? eb->msg : "");
+    static const char *const parts[] = {"search.db", "search.db-wal", "search.db-shm"};
+    for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+        struct buf p;
+        buf_init(&p);
+        buf_addf(&p, "%s/%s", dir, parts[i]);
+        unlink(p.p);
+        buf_release(&p);
+    }
+    if (eb)
+        ltd_errbuf_clear(eb);
+    return fts_open_once(dir, committed, out, eb);
+}
+
+static enum ltd_err
+fts_open_once(const char *dir, uint64_t committed, struct store_fts **out, struct ltd_errbuf *eb)
 {
     *out = NULL;
     struct store_fts *f = xcalloc(1, sizeof *f);
@@ -434,7 +460,8 @@ store_fts_open(const char *dir, uint64_t committed, struct store_fts **out, stru
     if (indexed > committed) {
         /* the index is ahead of this ledger (a restored ledger): rebuild it */
         if ((e = exec_sql(x->db,
-                          "BEGIN; DELETE FROM fts_asset; DELETE FROM fts_meta;"
+                          "BEGIN; INSERT INTO fts_asset(fts_asset) VALUES ('delete-all');"
+                          "INSERT INTO fts_meta(fts_meta) VALUES ('delete-all');"
                           "DELETE FROM fts_state; COMMIT;",
                           eb)))
             goto fail;

@@ -455,6 +455,76 @@ test_keys_rebuilt(void)
     buf_release(&t);
 }
 
+/* search.db is derived: deleted, damaged or ahead of the ledger, it is
+ * rebuilt from the ledger at open, and a search right after a commit sees
+ * the committed transaction. */
+static int
+search_hits(struct node *n, const char *q, const char *want)
+{
+    struct buf out;
+    buf_init(&out);
+    enum ltd_err e = store_search(node_store(n), 0, q, 0, &out, NULL);
+    int hit = e == LTD_OK && out.p && strstr(out.p, want) != NULL;
+    buf_release(&out);
+    return hit;
+}
+
+static void
+test_search_rebuilt(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    struct node_genesis g;
+    CHECK_EQ_INT(node_init(dir, &admin.pk, &g, NULL), LTD_OK);
+    struct node *n = open_node(1000);
+    struct key a;
+    key_new(&a);
+    struct buf c;
+    buf_init(&c);
+    char cid[65], c2id[65];
+    make_create(&a, &a.pk, 1, "kaleidoscope seminar", &c, cid);
+    CHECK_EQ_INT(commit(n, &c, NULL), LTD_OK);
+    CHECK(search_hits(n, "kaleidoscope", cid));
+    CHECK(!search_hits(n, "seminarless", cid));
+    node_close(n);
+    /* deleted */
+    snprintf(cmd, sizeof cmd, "rm -f %s/search.db %s/search.db-wal %s/search.db-shm", dir, dir, dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    n = open_node(1000);
+    CHECK(search_hits(n, "kaleidoscope", cid));
+    buf_reset(&c);
+    make_create(&a, &a.pk, 1, "second kaleidoscope", &c, c2id);
+    CHECK_EQ_INT(commit(n, &c, NULL), LTD_OK);
+    CHECK(search_hits(n, "second", c2id));
+    node_close(n);
+    /* damaged: not a database at all */
+    snprintf(cmd, sizeof cmd,
+             "rm -f %s/search.db-wal %s/search.db-shm; head -c 8192 /dev/urandom > %s/search.db",
+             dir, dir, dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    n = open_node(1000);
+    CHECK(search_hits(n, "kaleidoscope", cid));
+    CHECK(search_hits(n, "kaleidoscope", c2id));
+    node_close(n);
+    /* ahead of the ledger (a restored ledger): emptied and rebuilt */
+    char path[600];
+    snprintf(path, sizeof path, "%s/search.db", dir);
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db,
+                              "INSERT INTO fts_asset(rowid, text) VALUES (999, 'phantom');"
+                              "UPDATE fts_state SET v = 999 WHERE k = 'indexed'",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    n = open_node(1000);
+    CHECK(search_hits(n, "kaleidoscope", cid));
+    CHECK(!search_hits(n, "phantom", "\"id\""));
+    node_close(n);
+    buf_release(&c);
+}
+
 int
 main(void)
 {
@@ -470,6 +540,7 @@ main(void)
     RUN(test_race);
     RUN(test_restart_and_audit);
     RUN(test_keys_rebuilt);
+    RUN(test_search_rebuilt);
     if (system(cmd) != 0)
         return 2;
     return test_report("node");
