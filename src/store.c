@@ -166,7 +166,14 @@ static const char *const migrations[] = {
     "DROP TABLE fts_meta;",
 };
 
-enum { store_readers_max = 64, store_busy_ms = 5000 };
+enum {
+    store_readers_max = 64,
+    store_busy_ms = 5000,
+    /* WAL pages (4 KiB) after which the checkpointer copies the WAL into
+     * the database, in its own thread: a checkpoint inside the applier's
+     * COMMIT stalled every block behind it for 100-300 ms */
+    store_ckpt_pages = 8192,
+};
 
 struct store {
     struct store_config cfg;
@@ -188,6 +195,12 @@ struct store {
     struct buf blk_idks;          /* the open block's id prefixes, 8 bytes each */
     struct buf blk_owners;        /* and its (owner prefix, output key) pairs */
     struct store_fts *fts;        /* the search indexer; NULL when read-only */
+    /* the checkpointer thread (not when read-only) */
+    pthread_t ckpt_thread;
+    bool ckpt_started, ckpt_stop, ckpt_due;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_wake;
+    uint64_t ckpt_runs;
 };
 
 /* ------------------------------------------------------------ plumbing */
@@ -265,11 +278,12 @@ conn_open(struct store *st, struct conn *c, bool writer, struct ltd_errbuf *eb)
         return e;
     }
     sqlite3_busy_timeout(c->db, store_busy_ms);
-    char sql[256];
+    char sql[320];
     if (writer) {
         snprintf(sql, sizeof sql,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
-                 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=20000;",
+                 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;"
+                 "PRAGMA journal_size_limit=67108864;",
                  st->cfg.sync_full ? "FULL" : "OFF",
                  st->cfg.cache_mib > 0 ? st->cfg.cache_mib * 1024 : 65536);
         if (st->cfg.readonly)
@@ -361,6 +375,86 @@ migrate(struct store *st, struct ltd_errbuf *eb)
     return LTD_OK;
 }
 
+
+/* ------------------------------------------------------- checkpointing */
+
+/* After each commit of the writer: wake the checkpointer when the WAL is
+ * long.  Runs in the applier thread, so it only sets a flag. */
+static int
+ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct store *st = arg;
+    if (pages >= store_ckpt_pages) {
+        pthread_mutex_lock(&st->ckpt_lock);
+        if (!st->ckpt_due) {
+            st->ckpt_due = true;
+            pthread_cond_signal(&st->ckpt_wake);
+        }
+        pthread_mutex_unlock(&st->ckpt_lock);
+    }
+    return SQLITE_OK;
+}
+
+/* PASSIVE checkpoints from a connection of its own: they never block the
+ * writer or readers; the writer starts the WAL over once one has copied
+ * everything and no reader still needs the old frames. */
+static void *
+ckpt_main(void *arg)
+{
+    struct store *st = arg;
+    pthread_setname_np(pthread_self(), "checkpointer");
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        sqlite3_exec(db, st->cfg.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF",
+                     NULL, NULL, NULL);
+    pthread_mutex_lock(&st->ckpt_lock);
+    while (!st->ckpt_stop) {
+        if (!st->ckpt_due) {
+            pthread_cond_wait(&st->ckpt_wake, &st->ckpt_lock);
+            continue;
+        }
+        st->ckpt_due = false;
+        pthread_mutex_unlock(&st->ckpt_lock);
+        int log = 0, done = 0;
+        rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+                : SQLITE_CANTOPEN;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            fprintf(stderr, "ltdrs: checkpoint failed: %s\n",
+                    db ? sqlite3_errmsg(db) : "cannot open the database");
+        pthread_mutex_lock(&st->ckpt_lock);
+        st->ckpt_runs++;
+    }
+    pthread_mutex_unlock(&st->ckpt_lock);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static enum ltd_err
+ckpt_start(struct store *st, struct ltd_errbuf *eb)
+{
+    if (pthread_create(&st->ckpt_thread, NULL, ckpt_main, st) != 0)
+        return ltd_fail(eb, LTD_E_IO, "cannot start the checkpointer");
+    st->ckpt_started = true;
+    sqlite3_wal_hook(st->writer.db, ckpt_hook, st);
+    return LTD_OK;
+}
+
+static void
+ckpt_stop(struct store *st)
+{
+    if (!st->ckpt_started)
+        return;
+    sqlite3_wal_hook(st->writer.db, NULL, NULL);
+    pthread_mutex_lock(&st->ckpt_lock);
+    st->ckpt_stop = true;
+    pthread_cond_signal(&st->ckpt_wake);
+    pthread_mutex_unlock(&st->ckpt_lock);
+    pthread_join(st->ckpt_thread, NULL);
+    st->ckpt_started = false;
+}
 
 /* ------------------------------------------------------- in-memory keys */
 
@@ -583,6 +677,8 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     buf_addf(&p, "%s/ledger.db", cfg->dir);
     st->path = buf_detach(&p, NULL);
     pthread_mutex_init(&st->pool_lock, NULL);
+    pthread_mutex_init(&st->ckpt_lock, NULL);
+    pthread_cond_init(&st->ckpt_wake, NULL);
     pthread_rwlock_init(&st->keys_lock, NULL);
     kidx_init(&st->ids);
     kidx_init(&st->owners);
@@ -604,6 +700,8 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     st->in_block = false;
     if (e == LTD_OK && !cfg->readonly)
         e = store_fts_open(cfg->dir, n_tx, &st->fts, eb);
+    if (e == LTD_OK && !cfg->readonly)
+        e = ckpt_start(st, eb);
     if (e)
         goto fail;
     st->next_seq = n_tx + 1;
@@ -619,6 +717,7 @@ store_close(struct store *st)
 {
     if (st == NULL)
         return;
+    ckpt_stop(st);
     store_fts_close(st->fts);
     struct conn *c = st->free_readers;
     while (c) {
@@ -630,6 +729,8 @@ store_close(struct store *st)
     if (st->writer.db)
         conn_close(&st->writer);
     pthread_mutex_destroy(&st->pool_lock);
+    pthread_mutex_destroy(&st->ckpt_lock);
+    pthread_cond_destroy(&st->ckpt_wake);
     pthread_rwlock_destroy(&st->keys_lock);
     kidx_release(&st->ids);
     kidx_release(&st->owners);
