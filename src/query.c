@@ -390,9 +390,9 @@ time_json(struct buf *b, int64_t ms)
         buf_adds(b, "\"time_ms\":null,\"time\":null");
         return;
     }
-    buf_addf(b, "\"time_ms\":%lld,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
-             (long long)ms, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, (int)(ms % 1000));
+    buf_addf(b, "\"time_ms\":%lld,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", (long long)ms,
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ms % 1000));
 }
 
 /* --------------------------------------------------------------- tickets */
@@ -1349,13 +1349,16 @@ dist_students_json(struct rd *r, int64_t seq, struct buf *b, struct ltd_errbuf *
         if ((e = rd_step(r, s, &row, eb)) || !row)
             break;
         int64_t okey = sqlite3_column_int64(s, 0);
-        bool revoked = sqlite3_column_int(s, 3) != 0, spent = sqlite3_column_int(s, 2) != 0;
+        const char *status = "legal";
+        if (sqlite3_column_int(s, 3)) /* revoked, whether returned later or not */
+            status = "revoked";
+        else if (sqlite3_column_int(s, 2)) /* a student-held ticket is spent only by a return */
+            status = "returned";
         LTD_ASSERT(okey >> store_okey_index_bits == seq);
         buf_addf(b, "%s{\"sid\":", i ? "," : "");
         j_text(b, s, 1);
         buf_addf(b, ",\"output_index\":%lld,\"status\":\"%s\"}",
-                 (long long)(okey & ((1 << store_okey_index_bits) - 1)),
-                 revoked ? "revoked" : spent ? "returned" : "legal");
+                 (long long)(okey & ((1 << store_okey_index_bits) - 1)), status);
     }
     buf_addc(b, ']');
     return e;

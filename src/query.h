@@ -25,10 +25,10 @@
 
 /* Named limits (rule 10). */
 enum {
-    query_per_page_max = 1000,    /* rows of one page of any list */
-    query_page_max = 1000000,     /* highest page number accepted */
-    query_keys_sids_max = 2000,   /* student numbers in one key lookup */
-    query_histogram_buckets = 11, /* 0, 1, ..., 9, 10+ tickets */
+    query_per_page_max = 1000,              /* rows of one page of any list */
+    query_page_max = 1000000,               /* highest page number accepted */
+    query_keys_sids_max = 2000,             /* student numbers in one key lookup */
+    query_histogram_buckets = 11,           /* 0, 1, ..., 9, 10+ tickets */
     query_distributions_per_page_max = 100, /* a distribution lists up to ~1000 students */
     query_roster_generations_max = 100000,  /* bound of the per-generation loop */
 };

@@ -1070,7 +1070,8 @@ test_distributions(void)
     buf_adds(&b, "keep");
     struct ltd_hash ro = H(roster_id);
     struct query_page pg = {1, 1};
-    NEG(query_distributions(st, &ro, &ro, &pg, &b, NULL) == LTD_OK && strncmp(b.p, "keep{", 5) == 0);
+    NEG(query_distributions(st, &ro, &ro, &pg, &b, NULL) == LTD_OK &&
+        strncmp(b.p, "keep{", 5) == 0);
     POS(counters_agree());
     buf_release(&b);
 }
@@ -1113,8 +1114,7 @@ test_counters(void)
     struct out o3[2] = {{&s3.pk, &dept.pk, 1}, {&dept.pk, NULL, 1}};
     char d3[65];
     POS(transfer(tick_a, dist_a, 3, &change, &dept, NULL, o3, 2,
-                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020003\"]}",
-                 d3) == LTD_OK);
+                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020003\"]}", d3) == LTD_OK);
     buf_reset(&b);
     POS(query_activity(st, &a, false, NULL, &b, NULL) == LTD_OK);
     check_tickets(jp(parse(&b), "tickets"), 300, 5, 4, 1, 1, 2, 2, 0);
@@ -1662,8 +1662,8 @@ test_http(void)
     NEG(http_do("GET", "/ltdrs/api/v1/roster?generation=1", cookie, NULL, &resp) == 400);
     POS(http_do("GET", "/ltdrs/api/v1/distributions", cookie, NULL, &resp) == 200);
     CHECK(strstr(body_of(&resp), "\"total\":2,\"distributions\":[") != NULL);
-    snprintf(path, sizeof path, "/ltdrs/api/v1/distributions?department=%s&activity=%s&per_page=100",
-             dept_id, app_b);
+    snprintf(path, sizeof path,
+             "/ltdrs/api/v1/distributions?department=%s&activity=%s&per_page=100", dept_id, app_b);
     POS(http_do("GET", path, cookie, NULL, &resp) == 200);
     CHECK(strstr(body_of(&resp), "\"total\":1,") != NULL);
     NEG(http_do("GET", "/ltdrs/api/v1/distributions?per_page=101", cookie, NULL, &resp) == 400);
