@@ -342,5 +342,5 @@ export function distributionHistory(opts) {
   prev.addEventListener('click', () => go(Math.max(1, state.page - 1)));
   next.addEventListener('click', () => go(state.page + 1));
   return h('div', null, h('div', { class: 'filters' }, filter), body,
-    h('div', { class: 'actions pager' }, prev, info, next));
+    h('div', { class: 'pager' }, info, h('div', { class: 'actions' }, prev, next)));
 }

@@ -387,10 +387,10 @@ export function adminRoster() {
     if (doneRows.length) toast(t('roster.done', { n: doneRows.length, total: ok.length }), 'ok');
     await refreshAll();
   } } }, area, file, gen, err, h('div', { class: 'actions' }, btn));
-  return page('#/admin/roster', t('admin.nav.roster'), () => h('div', null,
-    h('section', { class: 'card' }, h('h2', null, t('roster.current')), infoPanel()),
-    h('section', { class: 'card' },
-      h('h1', null, t('admin.nav.roster')), h('p', null, t('roster.intro')), form, out)));
+  return page('#/admin/roster', t('admin.nav.roster'), () => h('section', { class: 'card' },
+    h('h1', null, t('admin.nav.roster')), h('p', null, t('roster.intro')),
+    h('h2', null, t('roster.current')), infoPanel(),
+    h('h2', null, t('roster.new')), form, out));
 }
 
 // The roster as the ledger has it (GET /roster).
