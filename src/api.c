@@ -704,6 +704,8 @@ static const struct http_route api_routes[] = {
     {HTTP_GET, "/ltdrs/api/v1/stats/departments", api_ltdrs_stats_departments_get,
      HTTP_ROUTE_NO_CORS},
     {HTTP_GET, "/ltdrs/api/v1/stats/histogram", api_ltdrs_stats_histogram_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/roster", api_ltdrs_roster_get, HTTP_ROUTE_NO_CORS},
+    {HTTP_GET, "/ltdrs/api/v1/distributions", api_ltdrs_distributions_get, HTTP_ROUTE_NO_CORS},
     {HTTP_GET, "/ltdrs/api/v1/announcements", api_ltdrs_announcements_get, HTTP_ROUTE_NO_CORS},
     {HTTP_GET, "/ltdrs/api/v1/keys/{public_key}/role", api_ltdrs_role_get, HTTP_ROUTE_NO_CORS},
     {HTTP_POST, "/ltdrs/api/v1/login/challenge", api_ltdrs_challenge_post, HTTP_ROUTE_NO_CORS},

@@ -20,6 +20,8 @@
  * | GET    | /departments/{id}/stats       | public*    | one department's statistics            |
  * | GET    | /stats/departments            | public*    | statistics of every department         |
  * | GET    | /stats/histogram              | admin      | students per legal-ticket count        |
+ * | GET    | /roster                       | admin      | roster generation, size, registered    |
+ * | GET    | /distributions                | dept/admin | distribution history with block times  |
  * | GET    | /announcements                | public     | announcements, newest first            |
  * | GET    | /keys/{public_key}/role       | public     | role of a key on the ledger            |
  * | POST   | /login/challenge              | public     | a login challenge                      |
@@ -52,6 +54,7 @@
 enum {
     list_per_page_default = 50,    /* lists other than the report */
     report_per_page_default = 100, /* the all-students report */
+    dist_per_page_default = 20,    /* distributions (each lists its students) */
     keys_body_bytes_max = 256 * 1024,
     category_bytes_max = 200, /* ltdrs_name_bytes_max */
 };
@@ -596,6 +599,57 @@ api_ltdrs_applications_get(void *app, struct http_req *req, struct http_resp *re
     buf_init(&b);
     enum ltd_err e = query_applications(node_store(api->node), has_dept ? &dept : NULL,
                                         status == 3 ? -1 : status, &pg, &b, &eb);
+    reply_result(resp, e, &eb, &b);
+}
+
+void
+api_ltdrs_roster_get(void *app, struct http_req *req, struct http_resp *resp)
+{
+    struct api *api = app;
+    struct session_info si;
+    if (session_require(ss_of(api), req, resp, QUERY_ROLE_ADMIN, &si) ||
+        args_or_reply(req, resp, NULL, 0))
+        return;
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    struct buf b;
+    buf_init(&b);
+    enum ltd_err e = query_roster(node_store(api->node), &b, &eb);
+    reply_result(resp, e, &eb, &b);
+}
+
+void
+api_ltdrs_distributions_get(void *app, struct http_req *req, struct http_resp *resp)
+{
+    struct api *api = app;
+    static const char *const allowed[] = {"department", "activity", "page", "per_page"};
+    struct session_info si;
+    struct query_page pg;
+    struct ltd_hash dept, act;
+    bool has_dept, has_act;
+    if (session_require(ss_of(api), req, resp, QUERY_ROLE_ADMIN | QUERY_ROLE_DEPARTMENT, &si) ||
+        args_or_reply(req, resp, allowed, ARRAY_LEN(allowed)) ||
+        id_arg_or_reply(req, resp, "department", &has_dept, &dept) ||
+        id_arg_or_reply(req, resp, "activity", &has_act, &act) ||
+        uint_arg_or_reply(req, resp, "page", 1, query_page_max, 1, &pg.page) ||
+        uint_arg_or_reply(req, resp, "per_page", 1, query_distributions_per_page_max,
+                          dist_per_page_default, &pg.per_page))
+        return;
+    if (si.who.role == QUERY_ROLE_DEPARTMENT) { /* a department sees its own only */
+        if (has_dept && memcmp(dept.b, si.who.dept.b, 32) != 0) {
+            session_reply_error(resp, 403, LTD_E_L_NOT_ALLOWED,
+                                "a department sees only its own distributions");
+            return;
+        }
+        has_dept = true;
+        dept = si.who.dept;
+    }
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    struct buf b;
+    buf_init(&b);
+    enum ltd_err e = query_distributions(node_store(api->node), has_dept ? &dept : NULL,
+                                         has_act ? &act : NULL, &pg, &b, &eb);
     reply_result(resp, e, &eb, &b);
 }
 

@@ -22,6 +22,8 @@ void api_ltdrs_departments_get(void *app, struct http_req *req, struct http_resp
 void api_ltdrs_department_stats_get(void *app, struct http_req *req, struct http_resp *resp);
 void api_ltdrs_stats_departments_get(void *app, struct http_req *req, struct http_resp *resp);
 void api_ltdrs_stats_histogram_get(void *app, struct http_req *req, struct http_resp *resp);
+void api_ltdrs_roster_get(void *app, struct http_req *req, struct http_resp *resp);
+void api_ltdrs_distributions_get(void *app, struct http_req *req, struct http_resp *resp);
 void api_ltdrs_announcements_get(void *app, struct http_req *req, struct http_resp *resp);
 void api_ltdrs_role_get(void *app, struct http_req *req, struct http_resp *resp);
 void api_ltdrs_challenge_post(void *app, struct http_req *req, struct http_resp *resp);

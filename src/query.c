@@ -13,8 +13,12 @@
  * l_ticket_sid plus primary-key lookups; the unfiltered report reads the
  * tallies (l_tally) the applier keeps; a filtered report is one GROUP BY
  * over ranges of the covering index l_ticket_cover (migration 0003), one
- * range per matching activity; per-activity counts are index-only scans of
- * the same index.
+ * range per matching activity; the ticket statistics of activities and
+ * departments sum the counters the applier keeps per activity
+ * (l_app_count, migration 0004), one row per activity, so that every
+ * department's statistics cost as much at a million tickets as at ten; the
+ * distribution history pages through l_distribution (same migration) by
+ * department or activity, newest first.
  *
  * Not here: access control (callers pass `admin` and friends), HTTP.
  */
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------- statements */
 
@@ -52,6 +57,7 @@ enum qstmt {
     Q_APP_BRIEF,
     Q_HOLDS,
     Q_KEY_ROLE,
+    Q_DIST_STUDENTS,
     Q_END
 };
 
@@ -123,16 +129,16 @@ enum app_col {
     AC_REASON
 };
 
-/* Ticket counts of a set of applications (index-only over l_ticket_cover). */
+/* Ticket counts of a set of applications: distributed, returned, revoked,
+ * legal, remaining, lapsed, summed from the applier's counters (one
+ * l_app_count row per approved application; "held" is what the department
+ * still holds, remaining while open, lapsed once closed). */
 #define STATS_COLS                                                                                 \
-    "COALESCE(SUM(t.holder = 2), 0), COALESCE(SUM(t.holder = 2 AND t.spent = 1), 0),"              \
-    " COALESCE(SUM(t.holder = 2 AND t.revoked = 1), 0),"                                           \
-    " COALESCE(SUM(t.holder = 2 AND t.spent = 0 AND t.revoked = 0), 0),"                           \
-    " COALESCE(SUM(CASE WHEN t.holder = 1 AND t.spent = 0 AND a.closed = 0 THEN t.amount"          \
-    " ELSE 0 END), 0),"                                                                            \
-    " COALESCE(SUM(CASE WHEN t.holder = 1 AND t.spent = 0 AND a.closed = 1 THEN t.amount"          \
-    " ELSE 0 END), 0)"                                                                             \
-    " FROM l_application a CROSS JOIN l_ticket t ON t.app = a.id"
+    "COALESCE(SUM(c.distributed), 0), COALESCE(SUM(c.returned), 0),"                               \
+    " COALESCE(SUM(c.revoked), 0), COALESCE(SUM(c.legal), 0),"                                     \
+    " COALESCE(SUM(CASE WHEN a.closed = 0 THEN c.held ELSE 0 END), 0),"                            \
+    " COALESCE(SUM(CASE WHEN a.closed = 1 THEN c.held ELSE 0 END), 0)"                             \
+    " FROM l_application a CROSS JOIN l_app_count c ON c.app = a.id"
 
 static const char *const qsql[Q_END - Q_FIRST] = {
     [Q_STUDENT - Q_FIRST] = "SELECT r.generation, s.sid IS NOT NULL, s.key, s.name"
@@ -180,6 +186,8 @@ static const char *const qsql[Q_END - Q_FIRST] = {
     [Q_HOLDS - Q_FIRST] = "SELECT 1 FROM l_ticket WHERE sid = ?1 AND app = ?2 AND holder = 2"
                           " AND spent = 0",
     [Q_KEY_ROLE - Q_FIRST] = "SELECT role, ref FROM l_key WHERE key = ?1",
+    [Q_DIST_STUDENTS - Q_FIRST] = "SELECT okey, sid, spent, revoked FROM l_ticket"
+                                  " WHERE okey >= ?1 AND okey < ?2 AND holder = 2 ORDER BY okey",
 };
 
 static const char *const status_names[] = {"pending", "approved", "rejected"};
@@ -358,6 +366,22 @@ j_page(struct buf *b, const struct query_page *pg, int64_t total)
 {
     buf_addf(b, "\"page\":%u,\"per_page\":%u,\"total\":%lld", pg->page, pg->per_page,
              (long long)total);
+}
+
+/* "time_ms":N,"time":"YYYY-MM-DDTHH:MM:SS.mmmZ" of a block time (both
+ * null when ms < 0: not known). */
+static void
+time_json(struct buf *b, int64_t ms)
+{
+    struct tm tm;
+    time_t secs = (time_t)(ms / 1000);
+    if (ms < 0 || gmtime_r(&secs, &tm) == NULL) {
+        buf_adds(b, "\"time_ms\":null,\"time\":null");
+        return;
+    }
+    buf_addf(b, "\"time_ms\":%lld,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", (long long)ms,
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ms % 1000));
 }
 
 /* --------------------------------------------------------------- tickets */
@@ -667,14 +691,21 @@ report_sql(struct buf *sql, const struct query_report *r, enum report_kind k)
 
 /* Prepares an uncached statement (finalize it). */
 static enum ltd_err
-rd_prepare(struct rd *r, const struct buf *sql, sqlite3_stmt **s, struct ltd_errbuf *eb)
+rd_prepare_c(struct rd *r, const char *sql, sqlite3_stmt **s, struct ltd_errbuf *eb)
 {
-    int rc = sqlite3_prepare_v2(r->c->db, sql->p, (int)sql->len, s, NULL);
+    int rc = sqlite3_prepare_v2(r->c->db, sql, -1, s, NULL);
     if (rc != SQLITE_OK) {
         *s = NULL;
-        return store_sql_fail(eb, r->c->db, rc, "prepare report");
+        return store_sql_fail(eb, r->c->db, rc, "prepare query");
     }
     return LTD_OK;
+}
+
+static enum ltd_err
+rd_prepare(struct rd *r, const struct buf *sql, sqlite3_stmt **s, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(sql->p != NULL && strlen(sql->p) == sql->len);
+    return rd_prepare_c(r, sql->p, s, eb);
 }
 
 static enum ltd_err
@@ -1162,6 +1193,239 @@ query_announcements(struct store *st, const struct query_page *pg, struct buf *o
     }
     buf_adds(out, "]}");
 out:
+    return rd_close(&r, e);
+}
+
+/* ---------------------------------------------------------- the roster */
+
+/* Per generation: students on the roster, how many are bound now, and the
+ * last record that wrote a row (a roster import or an unbind). */
+static const char roster_sql[] =
+    "SELECT r.generation, COUNT(*), COUNT(s.key), MAX(r.seq) FROM l_roster r"
+    " LEFT JOIN l_student s ON s.sid = r.sid GROUP BY r.generation ORDER BY r.generation";
+static const char off_roster_sql[] =
+    "SELECT COUNT(*), COUNT(key) FROM l_student WHERE sid NOT IN (SELECT sid FROM l_roster)";
+static const char seq_time_sql[] = "SELECT x.height, b.time_ms FROM tx x"
+                                   " LEFT JOIN block b ON b.height = x.height WHERE x.seq = ?1";
+
+/* Appends {"height","time_ms","time"} of the transaction seq (null if 0). */
+static enum ltd_err
+seq_time_json(struct rd *r, int64_t seq, struct buf *b, struct ltd_errbuf *eb)
+{
+    if (seq <= 0) {
+        buf_adds(b, "null");
+        return LTD_OK;
+    }
+    sqlite3_stmt *s = NULL;
+    bool row = false;
+    enum ltd_err e = rd_prepare_c(r, seq_time_sql, &s, eb);
+    if (e == LTD_OK) {
+        sqlite3_bind_int64(s, 1, seq);
+        e = rd_step(r, s, &row, eb);
+    }
+    if (e == LTD_OK && !row)
+        buf_adds(b, "null");
+    if (e == LTD_OK && row) {
+        buf_addf(b, "{\"height\":%lld,", (long long)sqlite3_column_int64(s, 0));
+        time_json(b, sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1));
+        buf_addc(b, '}');
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+enum ltd_err
+query_roster(struct store *st, struct buf *out, struct ltd_errbuf *eb)
+{
+    struct rd r;
+    sqlite3_stmt *s = NULL;
+    struct buf gens;
+    buf_init(&gens);
+    int64_t generation = 0, students = 0, registered = 0, last_seq = 0, off[2] = {0};
+    enum ltd_err e = rd_open(&r, st, out, eb);
+    if (e)
+        return e;
+    if ((e = rd_prepare_c(&r, roster_sql, &s, eb)))
+        goto out;
+    for (uint32_t i = 0; i < query_roster_generations_max; i++) {
+        bool row;
+        if ((e = rd_step(&r, s, &row, eb)) || !row)
+            break;
+        int64_t g = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 1),
+                bound = sqlite3_column_int64(s, 2), seq = sqlite3_column_int64(s, 3);
+        LTD_ASSERT(n >= bound);
+        buf_addf(&gens, "%s{\"generation\":%lld,\"students\":%lld,\"registered\":%lld}",
+                 i ? "," : "", (long long)g, (long long)n, (long long)bound);
+        generation = g > generation ? g : generation;
+        students += n;
+        registered += bound;
+        last_seq = seq > last_seq ? seq : last_seq;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (e || (e = rd_prepare_c(&r, off_roster_sql, &s, eb)) || (e = rd_ints(&r, s, off, 2, eb)))
+        goto out;
+    buf_addf(out,
+             "{\"generation\":%lld,\"students\":%lld,\"registered\":%lld,"
+             "\"unregistered\":%lld,\"off_roster\":%lld,\"generations\":[%s],\"updated\":",
+             (long long)generation, (long long)students, (long long)registered,
+             (long long)(students - registered), (long long)off[1], gens.p ? gens.p : "");
+    if ((e = seq_time_json(&r, last_seq, out, eb)))
+        goto out;
+    buf_addc(out, '}');
+out:
+    sqlite3_finalize(s);
+    buf_release(&gens);
+    return rd_close(&r, e);
+}
+
+/* ------------------------------------------------- distribution history */
+
+enum dist_col {
+    XC_SEQ,
+    XC_ID,
+    XC_HEIGHT,
+    XC_TIME,
+    XC_APP,
+    XC_APP_NAME,
+    XC_APP_START,
+    XC_APP_CLOSED,
+    XC_DEPT,
+    XC_DEPT_NAME,
+    XC_STUDENTS
+};
+
+/* The list (rows) or its size (count) under the filters present; CROSS
+ * JOIN keeps l_distribution outside, walked backwards on the index of the
+ * filter, so a page costs per_page rows whatever the ledger's size. */
+static void
+dist_sql(struct buf *sql, bool dept, bool app, bool count)
+{
+    if (count)
+        buf_adds(sql, "SELECT COUNT(*) FROM l_distribution x");
+    else
+        buf_adds(sql, "SELECT x.seq, t.id, t.height, b.time_ms, x.app, a.name, a.start, a.closed,"
+                      " x.dept, d.name, x.students FROM l_distribution x"
+                      " CROSS JOIN tx t ON t.seq = x.seq CROSS JOIN l_application a ON a.id = x.app"
+                      " CROSS JOIN l_department d ON d.id = x.dept"
+                      " LEFT JOIN block b ON b.height = t.height");
+    if (dept || app)
+        buf_adds(sql, " WHERE");
+    if (dept)
+        buf_adds(sql, " x.dept = ?1");
+    if (app)
+        buf_adds(sql, dept ? " AND x.app = ?2" : " x.app = ?2");
+    if (!count)
+        buf_adds(sql, " ORDER BY x.seq DESC LIMIT ?3 OFFSET ?4");
+}
+
+/* Appends the students of distribution seq: [{"sid","output_index","status"}]. */
+static enum ltd_err
+dist_students_json(struct rd *r, int64_t seq, struct buf *b, struct ltd_errbuf *eb)
+{
+    sqlite3_stmt *s;
+    enum ltd_err e = rd_stmt(r, Q_DIST_STUDENTS, &s, eb);
+    if (e)
+        return e;
+    sqlite3_bind_int64(s, 1, seq << store_okey_index_bits);
+    sqlite3_bind_int64(s, 2, (seq + 1) << store_okey_index_bits);
+    buf_addc(b, '[');
+    for (uint32_t i = 0;; i++) {
+        bool row;
+        if ((e = rd_step(r, s, &row, eb)) || !row)
+            break;
+        int64_t okey = sqlite3_column_int64(s, 0);
+        const char *status = "legal";
+        if (sqlite3_column_int(s, 3)) /* revoked, whether returned later or not */
+            status = "revoked";
+        else if (sqlite3_column_int(s, 2)) /* a student-held ticket is spent only by a return */
+            status = "returned";
+        LTD_ASSERT(okey >> store_okey_index_bits == seq);
+        buf_addf(b, "%s{\"sid\":", i ? "," : "");
+        j_text(b, s, 1);
+        buf_addf(b, ",\"output_index\":%lld,\"status\":\"%s\"}",
+                 (long long)(okey & ((1 << store_okey_index_bits) - 1)), status);
+    }
+    buf_addc(b, ']');
+    return e;
+}
+
+/* Appends one distribution (a dist_sql row) with its students. */
+static enum ltd_err
+dist_json(struct rd *r, sqlite3_stmt *s, struct buf *b, struct ltd_errbuf *eb)
+{
+    buf_adds(b, "{\"transaction_id\":");
+    j_hex(b, s, XC_ID);
+    buf_addf(b, ",\"height\":%lld,", (long long)sqlite3_column_int64(s, XC_HEIGHT));
+    time_json(b, sqlite3_column_type(s, XC_TIME) == SQLITE_NULL ? -1
+                                                                : sqlite3_column_int64(s, XC_TIME));
+    buf_adds(b, ",\"activity\":{\"id\":");
+    j_hex(b, s, XC_APP);
+    buf_adds(b, ",\"name\":");
+    j_text(b, s, XC_APP_NAME);
+    buf_adds(b, ",\"start\":");
+    j_text(b, s, XC_APP_START);
+    buf_addf(b, ",\"closed\":%s},\"department\":{\"id\":",
+             sqlite3_column_int(s, XC_APP_CLOSED) ? "true" : "false");
+    j_hex(b, s, XC_DEPT);
+    buf_adds(b, ",\"name\":");
+    j_text(b, s, XC_DEPT_NAME);
+    buf_addf(b, "},\"count\":%lld,\"students\":", (long long)sqlite3_column_int64(s, XC_STUDENTS));
+    enum ltd_err e = dist_students_json(r, sqlite3_column_int64(s, XC_SEQ), b, eb);
+    buf_addc(b, '}');
+    return e;
+}
+
+enum ltd_err
+query_distributions(struct store *st, const struct ltd_hash *dept, const struct ltd_hash *app,
+                    const struct query_page *pg, struct buf *out, struct ltd_errbuf *eb)
+{
+    struct rd r;
+    sqlite3_stmt *s = NULL;
+    struct buf sql;
+    buf_init(&sql);
+    int64_t total = 0;
+    LTD_ASSERT(pg->per_page <= query_distributions_per_page_max);
+    enum ltd_err e = rd_open(&r, st, out, eb);
+    if (e)
+        return e;
+    for (int pass = 0; pass < 2; pass++) {
+        buf_reset(&sql);
+        dist_sql(&sql, dept != NULL, app != NULL, pass == 0);
+        if ((e = rd_prepare(&r, &sql, &s, eb)))
+            goto out;
+        if (dept)
+            bind_hash(s, 1, dept);
+        if (app)
+            bind_hash(s, 2, app);
+        if (pass == 0) {
+            e = rd_ints(&r, s, &total, 1, eb);
+            sqlite3_finalize(s);
+            s = NULL;
+            if (e)
+                goto out;
+            continue;
+        }
+        bind_page(s, 3, pg);
+        buf_addc(out, '{');
+        j_page(out, pg, total);
+        buf_adds(out, ",\"distributions\":[");
+        for (uint32_t i = 0;; i++) {
+            bool row;
+            if ((e = rd_step(&r, s, &row, eb)) || !row)
+                break;
+            if (i)
+                buf_addc(out, ',');
+            if ((e = dist_json(&r, s, out, eb))) {
+                sqlite3_reset(s);
+                break;
+            }
+        }
+        buf_adds(out, "]}");
+    }
+out:
+    sqlite3_finalize(s);
+    buf_release(&sql);
     return rd_close(&r, e);
 }
 

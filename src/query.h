@@ -25,10 +25,12 @@
 
 /* Named limits (rule 10). */
 enum {
-    query_per_page_max = 1000,    /* rows of one page of any list */
-    query_page_max = 1000000,     /* highest page number accepted */
-    query_keys_sids_max = 2000,   /* student numbers in one key lookup */
-    query_histogram_buckets = 11, /* 0, 1, ..., 9, 10+ tickets */
+    query_per_page_max = 1000,              /* rows of one page of any list */
+    query_page_max = 1000000,               /* highest page number accepted */
+    query_keys_sids_max = 2000,             /* student numbers in one key lookup */
+    query_histogram_buckets = 11,           /* 0, 1, ..., 9, 10+ tickets */
+    query_distributions_per_page_max = 100, /* a distribution lists up to ~1000 students */
+    query_roster_generations_max = 100000,  /* bound of the per-generation loop */
 };
 
 /* One page of a list: page >= 1, 1 <= per_page <= query_per_page_max. */
@@ -142,6 +144,27 @@ LTD_MUST_CHECK enum ltd_err query_departments(struct store *st, bool admin, stru
 LTD_MUST_CHECK enum ltd_err query_department_stats(struct store *st, const struct ltd_hash *dept,
                                                    bool admin, struct buf *out,
                                                    struct ltd_errbuf *eb);
+
+/* The roster (admin): {"generation" (the highest, 0 without a roster),
+ * "students" (numbers on the roster), "registered" (of them, bound to a key
+ * now), "unregistered", "off_roster" (bound students registered without a
+ * roster entry: open registration), "generations":[{"generation",
+ * "students","registered"}] ascending, "updated":{"height","time_ms",
+ * "time"}|null (the last roster or unbind record)}. */
+LTD_MUST_CHECK enum ltd_err query_roster(struct store *st, struct buf *out, struct ltd_errbuf *eb);
+
+/* Distribution history, newest first: the TRANSFERs that handed tickets to
+ * students, of one department (dept != NULL) and/or one activity (app !=
+ * NULL), or all.  {"page","per_page","total","distributions":[{
+ * "transaction_id","height","time_ms","time" (block time, UTC),"activity":
+ * {"id","name","start","closed"},"department":{"id","name"},"count",
+ * "students":[{"sid","output_index","status":"legal"|"returned"|
+ * "revoked"}]}]}.  pg->per_page <= query_distributions_per_page_max.  Ids
+ * that match nothing give an empty list. */
+LTD_MUST_CHECK enum ltd_err query_distributions(struct store *st, const struct ltd_hash *dept,
+                                                const struct ltd_hash *app,
+                                                const struct query_page *pg, struct buf *out,
+                                                struct ltd_errbuf *eb);
 
 /* Announcements, newest first: {"page","per_page","total","announcements":
  * [{"id","title","text","link","application","activity","height"}]}. */

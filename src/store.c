@@ -164,6 +164,23 @@ static const char *const migrations[] = {
      * (store_fts.c); it is rebuilt there from the ledger */
     "DROP TABLE fts_asset;"
     "DROP TABLE fts_meta;",
+    /* 0005: counters per activity and the list of distributions,
+     * kept by the applier (store_ltdrs.c), filled here from l_ticket for an
+     * existing ledger.  l_app_count answers the ticket statistics without
+     * reading l_ticket (held = department-held unspent tickets);
+     * l_distribution lists the TRANSFERs that made student outputs. */
+    "CREATE TABLE l_app_count(app BLOB PRIMARY KEY, distributed INTEGER NOT NULL,"
+    "  returned INTEGER NOT NULL, revoked INTEGER NOT NULL, legal INTEGER NOT NULL,"
+    "  held INTEGER NOT NULL);"
+    "INSERT INTO l_app_count SELECT app, SUM(holder = 2), SUM(holder = 2 AND spent = 1),"
+    "  SUM(holder = 2 AND revoked = 1), SUM(holder = 2 AND spent = 0 AND revoked = 0),"
+    "  SUM(CASE WHEN holder = 1 AND spent = 0 THEN amount ELSE 0 END) FROM l_ticket GROUP BY app;"
+    "CREATE TABLE l_distribution(seq INTEGER PRIMARY KEY, app BLOB NOT NULL, dept BLOB NOT NULL,"
+    "  students INTEGER NOT NULL);"
+    "INSERT INTO l_distribution SELECT t.seq, t.app, a.dept, COUNT(*) FROM l_ticket t"
+    "  JOIN l_application a ON a.id = t.app WHERE t.holder = 2 GROUP BY t.seq;"
+    "CREATE INDEX l_distribution_dept ON l_distribution(dept, seq);"
+    "CREATE INDEX l_distribution_app ON l_distribution(app, seq);",
 };
 
 enum {

@@ -4,6 +4,13 @@
  * run by the applier inside the block's SQLite transaction (so state,
  * tallies and ledger commit together or not at all).
  *
+ * Besides the state the rules read, the applier keeps what the queries
+ * would otherwise have to recount (migration 0004): l_app_count, the ticket
+ * counters of each activity (distributed, returned, revoked, legal, and the
+ * department-held unspent tickets), and l_distribution, one row per
+ * TRANSFER that made student outputs.  Both change with the same rows of
+ * l_ticket, in the same transaction, so they never disagree with it.
+ *
  * Not here: deciding validity (ltdrs.c).  Updates assert what validation
  * guaranteed.
  */
@@ -43,6 +50,9 @@ enum lstmt {
     L_TICKET_REVOKE,
     L_TALLY_ADD,
     L_ANN_PUT,
+    L_COUNT_NEW,
+    L_COUNT_ADD,
+    L_DIST_PUT,
     L__COUNT
 };
 
@@ -83,13 +93,19 @@ static const char *const lsql[L__COUNT] = {
     [L_TICKET_PUT] = "INSERT INTO l_ticket(okey, app, holder, sid, skey, amount, seq)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [L_TICKET_SPEND] = "UPDATE l_ticket SET spent = 1 WHERE okey = ?1 AND spent = 0"
-                       " RETURNING holder, sid, revoked",
+                       " RETURNING holder, sid, revoked, amount",
     [L_TICKET_REVOKE] = "UPDATE l_ticket SET revoked = 1, revoke_reason = ?2, revoke_seq = ?3"
-                        " WHERE okey = ?1 AND revoked = 0 RETURNING sid",
+                        " WHERE okey = ?1 AND revoked = 0 RETURNING sid, app, spent",
     [L_TALLY_ADD] = "INSERT INTO l_tally(sid, legal) VALUES (?1, ?2)"
                     " ON CONFLICT(sid) DO UPDATE SET legal = legal + ?2",
     [L_ANN_PUT] = "INSERT INTO l_announcement(seq, id, title, text, link, app)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [L_COUNT_NEW] = "INSERT INTO l_app_count(app, distributed, returned, revoked, legal, held)"
+                    " VALUES (?1, 0, 0, 0, 0, ?2)",
+    [L_COUNT_ADD] = "UPDATE l_app_count SET distributed = distributed + ?2,"
+                    " returned = returned + ?3, revoked = revoked + ?4, legal = legal + ?5,"
+                    " held = held + ?6 WHERE app = ?1",
+    [L_DIST_PUT] = "INSERT INTO l_distribution(seq, app, dept, students) VALUES (?1, ?2, ?3, ?4)",
 };
 
 _Static_assert((int)L__COUNT <= (int)store_lstmts_max, "room for every statement");
@@ -407,6 +423,32 @@ tally_add(struct store *st, const char *sid, int delta, struct ltd_errbuf *eb)
     return w_done(&q, eb);
 }
 
+/* Changes of one activity's counters (l_app_count) by one record. */
+struct count_delta {
+    int64_t distributed, returned, revoked, legal, held;
+};
+
+static enum ltd_err
+count_add(struct store *st, const struct ltd_hash *app, const struct count_delta *d,
+          struct ltd_errbuf *eb)
+{
+    struct q q;
+    enum ltd_err e = w_open(&q, st, L_COUNT_ADD, eb);
+    if (e)
+        return e;
+    sqlite3_bind_blob(q.s, 1, app->b, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q.s, 2, d->distributed);
+    sqlite3_bind_int64(q.s, 3, d->returned);
+    sqlite3_bind_int64(q.s, 4, d->revoked);
+    sqlite3_bind_int64(q.s, 5, d->legal);
+    sqlite3_bind_int64(q.s, 6, d->held);
+    sqlite3 *db = q.c->db;
+    if ((e = w_done(&q, eb)))
+        return e;
+    LTD_ASSERT(sqlite3_changes(db) == 1); /* made when the activity was approved */
+    return LTD_OK;
+}
+
 static enum ltd_err
 put_key(struct store *st, const struct ltd_pubkey *k, int role, const char *ref, uint64_t seq,
         struct ltd_errbuf *eb)
@@ -572,8 +614,29 @@ apply_ticket_issue(struct store *st, const struct tx *t, const struct ltdrs_reco
     sqlite3_bind_int64(q.s, 4, (int64_t)seq);
     if ((e = w_done(&q, eb)))
         return e;
-    return put_ticket(st, (int64_t)(seq << store_okey_index_bits), &r->ref, LTDRS_HELD_BY_DEPT,
-                      NULL, NULL, t->out[0].amount, seq, eb);
+    if ((e = put_ticket(st, (int64_t)(seq << store_okey_index_bits), &r->ref, LTDRS_HELD_BY_DEPT,
+                        NULL, NULL, t->out[0].amount, seq, eb)) ||
+        (e = w_open(&q, st, L_COUNT_NEW, eb)))
+        return e;
+    sqlite3_bind_blob(q.s, 1, r->ref.b, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q.s, 2, (int64_t)t->out[0].amount);
+    return w_done(&q, eb);
+}
+
+static enum ltd_err
+put_distribution(struct store *st, uint64_t seq, const struct ltd_hash *app,
+                 const struct ltd_hash *dept, uint32_t students, struct ltd_errbuf *eb)
+{
+    LTD_ASSERT(students > 0);
+    struct q q;
+    enum ltd_err e = w_open(&q, st, L_DIST_PUT, eb);
+    if (e)
+        return e;
+    sqlite3_bind_int64(q.s, 1, (int64_t)seq);
+    sqlite3_bind_blob(q.s, 2, app->b, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q.s, 3, dept->b, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q.s, 4, students);
+    return w_done(&q, eb);
 }
 
 /* Any TRANSFER of a ticket asset: spend the inputs, record the outputs. */
@@ -584,6 +647,7 @@ apply_ticket_transfer(struct store *st, const struct tx *t, const struct ltdrs_r
     enum ltd_err e;
     bool found = false;
     struct ltdrs_application a;
+    struct count_delta d = {0};
     if ((e = v_application(st, app, &found, &a, eb)))
         return e;
     LTD_ASSERT(found);
@@ -598,17 +662,27 @@ apply_ticket_transfer(struct store *st, const struct tx *t, const struct ltdrs_r
         bool row = false;
         char sid[ltdrs_sid_bytes_max + 1] = "";
         int holder = 0, revoked = 0;
+        int64_t amount = 0;
         if ((e = q_step(&q, &row, eb)) == LTD_OK && row) {
             holder = sqlite3_column_int(q.s, 0);
             col_text(q.s, 1, sid, sizeof sid);
             revoked = sqlite3_column_int(q.s, 2);
+            amount = sqlite3_column_int64(q.s, 3);
         }
         q_close(&q);
         if (e)
             return e;
         LTD_ASSERT(row);
-        if (holder == LTDRS_HELD_BY_STUDENT && !revoked && (e = tally_add(st, sid, -1, eb)))
-            return e;
+        if (holder != LTDRS_HELD_BY_STUDENT) {
+            d.held -= amount;
+            continue;
+        }
+        d.returned++;
+        if (!revoked) {
+            d.legal--;
+            if ((e = tally_add(st, sid, -1, eb)))
+                return e;
+        }
     }
     uint32_t k = 0;
     for (uint32_t i = 0; i < t->n_out; i++) {
@@ -620,12 +694,18 @@ apply_ticket_transfer(struct store *st, const struct tx *t, const struct ltdrs_r
             if ((e = put_ticket(st, okey, app, LTDRS_HELD_BY_STUDENT, sid, &sk, 1, seq, eb)) ||
                 (e = tally_add(st, sid, 1, eb)))
                 return e;
+            d.distributed++;
+            d.legal++;
         } else if ((e = put_ticket(st, okey, app, LTDRS_HELD_BY_DEPT, NULL, NULL, t->out[i].amount,
                                    seq, eb))) {
             return e;
+        } else {
+            d.held += (int64_t)t->out[i].amount;
         }
     }
-    return LTD_OK;
+    if (k > 0 && (e = put_distribution(st, seq, app, &a.dept, k, eb)))
+        return e;
+    return count_add(st, app, &d, eb);
 }
 
 static enum ltd_err
@@ -644,12 +724,21 @@ apply_revocation(struct store *st, const struct ltdrs_record *r, uint64_t seq,
     sqlite3_bind_int64(q.s, 3, (int64_t)seq);
     bool row = false;
     char sid[ltdrs_sid_bytes_max + 1] = "";
-    if ((e = q_step(&q, &row, eb)) == LTD_OK && row)
+    struct ltd_hash app;
+    int spent = 0;
+    if ((e = q_step(&q, &row, eb)) == LTD_OK && row) {
         col_text(q.s, 0, sid, sizeof sid);
+        col_copy(q.s, 1, app.b, 32);
+        spent = sqlite3_column_int(q.s, 2);
+    }
     q_close(&q);
     if (e)
         return e;
     LTD_ASSERT(row);
+    LTD_ASSERT(!spent); /* only an unspent student-held ticket is revoked (ltdrs.c) */
+    struct count_delta d = {.revoked = 1, .legal = -1};
+    if ((e = count_add(st, &app, &d, eb)))
+        return e;
     return tally_add(st, sid, -1, eb);
 }
 

@@ -26,6 +26,7 @@
 #include "../src/node.h"
 #include "../src/query.h"
 #include "../src/session.h"
+#include "../src/store_int.h"
 #include "../src/tx.h"
 
 #include <arpa/inet.h>
@@ -887,6 +888,244 @@ test_helpers(void)
     buf_release(&b);
 }
 
+/* ------------------------------------------- roster, distributions */
+
+static void
+test_roster(void)
+{
+    struct buf b;
+    buf_init(&b);
+    POS(query_roster(st, &b, NULL) == LTD_OK);
+    const struct cjson *j = parse(&b);
+    CHECK_EQ_INT(ji(j, "generation"), 1);
+    CHECK_EQ_INT(ji(j, "students"), 5);
+    CHECK_EQ_INT(ji(j, "registered"), 4); /* 2020004 never registered */
+    CHECK_EQ_INT(ji(j, "unregistered"), 1);
+    CHECK_EQ_INT(ji(j, "off_roster"), 0);
+    CHECK_EQ_INT(jlen(j, "generations"), 1);
+    CHECK_EQ_INT(ji(j, "generations.0.students"), 5);
+    CHECK(ji(j, "updated.height") >= 1);
+    CHECK(ji(j, "updated.time_ms") > 1700000000000LL);
+    const char *tm = js(j, "updated.time");
+    CHECK(tm && strlen(tm) == 24 && tm[10] == 'T' && tm[23] == 'Z');
+    /* a second generation re-lists a number that is not bound yet */
+    char h[65];
+    code_hash_hex("2020004", "code2", h);
+    LTD_ASSERT(create(&admin, NULL, 1, NULL,
+                      "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":2,\"students\":["
+                      "{\"sid\":\"2020004\",\"code_hash\":\"%s\"},"
+                      "{\"sid\":\"2020007\",\"code_hash\":\"%s\"}]}",
+                      h, h) == LTD_OK);
+    int64_t before = ji(j, "updated.height");
+    buf_reset(&b);
+    POS(query_roster(st, &b, NULL) == LTD_OK);
+    j = parse(&b);
+    CHECK_EQ_INT(ji(j, "generation"), 2);
+    CHECK_EQ_INT(ji(j, "students"), 6);
+    CHECK_EQ_INT(ji(j, "registered"), 4);
+    CHECK_EQ_INT(jlen(j, "generations"), 2);
+    CHECK_EQ_INT(ji(j, "generations.0.students"), 4); /* 2020004 moved to generation 2 */
+    CHECK_EQ_INT(ji(j, "generations.1.generation"), 2);
+    CHECK_EQ_INT(ji(j, "generations.1.students"), 2);
+    CHECK(ji(j, "updated.height") > before);
+    /* the rules still refuse a stale generation and a bound number: the
+     * roster figures do not move */
+    NEG(create(&admin, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":1,\"students\":["
+               "{\"sid\":\"2020007\",\"code_hash\":\"%s\"}]}",
+               h) == LTD_E_L_DUP_ROSTER);
+    NEG(create(&admin, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":3,\"students\":["
+               "{\"sid\":\"2020001\",\"code_hash\":\"%s\"}]}",
+               h) != LTD_OK);
+    NEG(create(&s1, NULL, 1, NULL,
+               "{\"ltdrs\":\"roster\",\"v\":1,\"generation\":3,\"students\":["
+               "{\"sid\":\"2020008\",\"code_hash\":\"%s\"}]}",
+               h) == LTD_E_L_NOT_ADMIN);
+    buf_reset(&b);
+    POS(query_roster(st, &b, NULL) == LTD_OK);
+    j = parse(&b);
+    NEG(ji(j, "generation") == 2 && ji(j, "students") == 6);
+    buf_release(&b);
+}
+
+/* The applier's counters and distribution list equal a recount of
+ * l_ticket (the invariant behind the statistics). */
+static bool
+counters_agree(void)
+{
+    static const char *const sql[] = {
+        /* rows of l_app_count that differ from a recount, either way */
+        "SELECT COUNT(*) FROM (SELECT app, SUM(holder = 2) d, SUM(holder = 2 AND spent = 1) r,"
+        " SUM(holder = 2 AND revoked = 1) v, SUM(holder = 2 AND spent = 0 AND revoked = 0) l,"
+        " SUM(CASE WHEN holder = 1 AND spent = 0 THEN amount ELSE 0 END) h FROM l_ticket"
+        " GROUP BY app EXCEPT SELECT app, distributed, returned, revoked, legal, held"
+        " FROM l_app_count)",
+        "SELECT COUNT(*) FROM (SELECT app, distributed, returned, revoked, legal, held FROM"
+        " l_app_count EXCEPT SELECT app, SUM(holder = 2), SUM(holder = 2 AND spent = 1),"
+        " SUM(holder = 2 AND revoked = 1), SUM(holder = 2 AND spent = 0 AND revoked = 0),"
+        " SUM(CASE WHEN holder = 1 AND spent = 0 THEN amount ELSE 0 END) FROM l_ticket"
+        " GROUP BY app)",
+        "SELECT COUNT(*) FROM (SELECT t.seq, t.app, a.dept, COUNT(*) FROM l_ticket t"
+        " JOIN l_application a ON a.id = t.app WHERE t.holder = 2 GROUP BY t.seq"
+        " EXCEPT SELECT seq, app, dept, students FROM l_distribution)",
+        "SELECT COUNT(*) FROM (SELECT seq, app, dept, students FROM l_distribution EXCEPT"
+        " SELECT t.seq, t.app, a.dept, COUNT(*) FROM l_ticket t JOIN l_application a"
+        " ON a.id = t.app WHERE t.holder = 2 GROUP BY t.seq)",
+        "SELECT COUNT(*) FROM l_application WHERE status = 1"
+        " AND id NOT IN (SELECT app FROM l_app_count)",
+    };
+    struct conn *c;
+    LTD_ASSERT(store_conn_get(st, &c, NULL) == LTD_OK);
+    bool ok = true;
+    for (size_t i = 0; i < ARRAY_LEN(sql); i++) {
+        sqlite3_stmt *s = NULL;
+        LTD_ASSERT(sqlite3_prepare_v2(c->db, sql[i], -1, &s, NULL) == SQLITE_OK);
+        LTD_ASSERT(sqlite3_step(s) == SQLITE_ROW);
+        if (sqlite3_column_int64(s, 0) != 0) {
+            fprintf(stderr, "  counters differ from l_ticket: %s\n", sql[i]);
+            ok = false;
+        }
+        sqlite3_finalize(s);
+    }
+    store_conn_put(st, c);
+    return ok;
+}
+
+static const struct cjson *
+dists(struct buf *b, const char *dept_hex, const char *app_hex, uint32_t page, uint32_t per_page)
+{
+    struct ltd_hash d, a;
+    if (dept_hex)
+        d = H(dept_hex);
+    if (app_hex)
+        a = H(app_hex);
+    struct query_page pg = {page, per_page};
+    buf_reset(b);
+    enum ltd_err e =
+        query_distributions(st, dept_hex ? &d : NULL, app_hex ? &a : NULL, &pg, b, NULL);
+    CHECK_EQ_INT(e, LTD_OK);
+    return e == LTD_OK ? parse(b) : NULL;
+}
+
+static void
+test_distributions(void)
+{
+    struct buf b;
+    buf_init(&b);
+    const struct cjson *j = dists(&b, NULL, NULL, 1, 20);
+    POS(ji(j, "total") == 2 && jlen(j, "distributions") == 2);
+    CHECK_EQ_STR(js(j, "distributions.0.transaction_id"), dist_b); /* newest first */
+    CHECK_EQ_STR(js(j, "distributions.1.transaction_id"), dist_a);
+    CHECK(ji(j, "distributions.0.height") > ji(j, "distributions.1.height"));
+    CHECK(ji(j, "distributions.0.time_ms") >= ji(j, "distributions.1.time_ms"));
+    CHECK(ji(j, "distributions.1.time_ms") > 1700000000000LL);
+    const char *tm = js(j, "distributions.1.time");
+    CHECK(tm && strlen(tm) == 24 && tm[4] == '-' && tm[10] == 'T' && tm[23] == 'Z');
+    CHECK_EQ_STR(js(j, "distributions.1.activity.name"), "一对一帮扶学习");
+    CHECK_EQ_STR(js(j, "distributions.1.activity.id"), app_a);
+    CHECK_EQ_INT(jb(j, "distributions.0.activity.closed"), 1);
+    CHECK_EQ_STR(js(j, "distributions.1.department.name"), "学习部");
+    CHECK_EQ_STR(js(j, "distributions.1.department.id"), dept_id);
+    CHECK_EQ_INT(ji(j, "distributions.1.count"), 3);
+    CHECK_EQ_INT(jlen(j, "distributions.1.students"), 3);
+    CHECK_EQ_STR(js(j, "distributions.1.students.0.sid"), "2020001");
+    CHECK_EQ_INT(ji(j, "distributions.1.students.0.output_index"), 0);
+    CHECK_EQ_STR(js(j, "distributions.1.students.0.status"), "legal");
+    CHECK_EQ_STR(js(j, "distributions.1.students.1.status"), "revoked");
+    CHECK_EQ_STR(js(j, "distributions.1.students.2.sid"), "2020003");
+    CHECK_EQ_STR(js(j, "distributions.1.students.2.status"), "returned");
+    CHECK_EQ_INT(ji(j, "distributions.1.students.2.output_index"), 2);
+    /* filters */
+    j = dists(&b, dept_id, NULL, 1, 20);
+    POS(ji(j, "total") == 2);
+    j = dists(&b, NULL, app_a, 1, 20);
+    POS(ji(j, "total") == 1 && js(j, "distributions.0.transaction_id") &&
+        strcmp(js(j, "distributions.0.transaction_id"), dist_a) == 0);
+    j = dists(&b, dept_id, app_b, 1, 20);
+    POS(ji(j, "total") == 1 && ji(j, "distributions.0.count") == 1);
+    /* paging */
+    j = dists(&b, NULL, NULL, 2, 1);
+    POS(ji(j, "total") == 2 && jlen(j, "distributions") == 1 && ji(j, "page") == 2);
+    CHECK_EQ_STR(js(j, "distributions.0.transaction_id"), dist_a);
+    j = dists(&b, NULL, NULL, 3, 1);
+    NEG(ji(j, "total") == 2 && jlen(j, "distributions") == 0); /* past the end: empty */
+    /* what matches nothing, and what is not a distribution */
+    j = dists(&b, dept2_id, NULL, 1, 20);
+    NEG(ji(j, "total") == 0 && jlen(j, "distributions") == 0);
+    j = dists(&b, dept2_id, app_a, 1, 20); /* another department's activity */
+    NEG(ji(j, "total") == 0);
+    j = dists(&b, NULL, roster_id, 1, 20);
+    NEG(ji(j, "total") == 0);
+    j = dists(&b, NULL, app_c, 1, 20); /* rejected: never distributed */
+    NEG(ji(j, "total") == 0);
+    j = dists(&b, NULL, NULL, 1, 20);
+    for (uint32_t i = 0; i < 2; i++) { /* neither the return nor the ticket CREATEs */
+        char k[40];
+        snprintf(k, sizeof k, "distributions.%u.transaction_id", i);
+        const char *id = js(j, k);
+        NEG(id && strcmp(id, ret_id) != 0 && strcmp(id, tick_a) != 0 && strcmp(id, tick_b) != 0);
+    }
+    buf_reset(&b);
+    buf_adds(&b, "keep");
+    struct ltd_hash ro = H(roster_id);
+    struct query_page pg = {1, 1};
+    NEG(query_distributions(st, &ro, &ro, &pg, &b, NULL) == LTD_OK &&
+        strncmp(b.p, "keep{", 5) == 0);
+    POS(counters_agree());
+    buf_release(&b);
+}
+
+/* Transactions that break the rules change neither the counters nor the
+ * history; a valid one changes both. */
+static void
+test_counters(void)
+{
+    struct buf b;
+    buf_init(&b);
+    struct ltd_hash a = H(app_a);
+    POS(query_activity(st, &a, false, NULL, &b, NULL) == LTD_OK);
+    char before[2048];
+    snprintf(before, sizeof before, "%s", b.p);
+    /* student-to-student trading of s1's ticket of A: refused */
+    struct out held = {&s1.pk, &dept.pk, 1}, to_s2 = {&s2.pk, &dept.pk, 1};
+    NEG(transfer(tick_a, dist_a, 0, &held, &s1, &dept, &to_s2, 1,
+                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020002\"]}",
+                 NULL) != LTD_OK);
+    /* a second ticket of A for s2 (whose first was revoked): refused */
+    struct out change = {&dept.pk, NULL, 2};
+    struct out o2[2] = {{&s2.pk, &dept.pk, 1}, {&dept.pk, NULL, 1}};
+    NEG(transfer(tick_a, dist_a, 3, &change, &dept, NULL, o2, 2,
+                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020002\"]}",
+                 NULL) == LTD_E_L_HAS_TICKET);
+    /* a distribution of the closed activity B: refused */
+    struct out ch_b = {&dept.pk, NULL, 2};
+    struct out ob[2] = {{&s3.pk, &dept.pk, 1}, {&dept.pk, NULL, 1}};
+    NEG(transfer(tick_b, dist_b, 1, &ch_b, &dept, NULL, ob, 2,
+                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020003\"]}",
+                 NULL) == LTD_E_L_CLOSED);
+    buf_reset(&b);
+    POS(query_activity(st, &a, false, NULL, &b, NULL) == LTD_OK);
+    NEG(strcmp(before, b.p) == 0);
+    const struct cjson *j = dists(&b, NULL, NULL, 1, 20);
+    NEG(ji(j, "total") == 2);
+    POS(counters_agree());
+    /* a valid one: s3 (returned before) gets a ticket of A again */
+    struct out o3[2] = {{&s3.pk, &dept.pk, 1}, {&dept.pk, NULL, 1}};
+    char d3[65];
+    POS(transfer(tick_a, dist_a, 3, &change, &dept, NULL, o3, 2,
+                 "{\"ltdrs\":\"distribution\",\"v\":1,\"students\":[\"2020003\"]}", d3) == LTD_OK);
+    buf_reset(&b);
+    POS(query_activity(st, &a, false, NULL, &b, NULL) == LTD_OK);
+    check_tickets(jp(parse(&b), "tickets"), 300, 5, 4, 1, 1, 2, 2, 0);
+    j = dists(&b, dept_id, app_a, 1, 20);
+    POS(ji(j, "total") == 2 && js(j, "distributions.0.transaction_id") &&
+        strcmp(js(j, "distributions.0.transaction_id"), d3) == 0);
+    CHECK_EQ_STR(js(j, "distributions.0.students.0.sid"), "2020003");
+    POS(counters_agree());
+    buf_release(&b);
+}
+
 /* Unbinding keeps the old tickets counted ("is or was bound"). */
 static void
 test_unbind(void)
@@ -1374,6 +1613,8 @@ test_http(void)
     NEG(http_do("GET", "/ltdrs/api/v1/students", NULL, NULL, &resp) == 401);
     NEG(http_do("GET", "/ltdrs/api/v1/stats/histogram", NULL, NULL, &resp) == 401);
     NEG(http_do("GET", "/ltdrs/api/v1/session", NULL, NULL, &resp) == 401);
+    NEG(http_do("GET", "/ltdrs/api/v1/roster", NULL, NULL, &resp) == 401);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions", NULL, NULL, &resp) == 401);
     POS(http_do("POST", "/ltdrs/api/v1/students/keys", org, "[\"2020002\",\"x y\"]", &resp) == 200);
     NEG(http_do("POST", "/ltdrs/api/v1/students/keys", "Origin: http://evil.example\r\n",
                 "[\"2020002\"]", &resp) == 403);
@@ -1416,6 +1657,20 @@ test_http(void)
     CHECK(header_of(&resp, "Content-Type", val, sizeof val) && strstr(val, "text/csv"));
     CHECK(strncmp(body_of(&resp), "sid,name,legal_tickets\r\n", 24) == 0);
     POS(http_do("GET", "/ltdrs/api/v1/stats/histogram", cookie, NULL, &resp) == 200);
+    POS(http_do("GET", "/ltdrs/api/v1/roster", cookie, NULL, &resp) == 200);
+    CHECK(strstr(body_of(&resp), "\"generation\":2,\"students\":6,") != NULL);
+    NEG(http_do("GET", "/ltdrs/api/v1/roster?generation=1", cookie, NULL, &resp) == 400);
+    POS(http_do("GET", "/ltdrs/api/v1/distributions", cookie, NULL, &resp) == 200);
+    CHECK(strstr(body_of(&resp), "\"total\":2,\"distributions\":[") != NULL);
+    snprintf(path, sizeof path,
+             "/ltdrs/api/v1/distributions?department=%s&activity=%s&per_page=100", dept_id, app_b);
+    POS(http_do("GET", path, cookie, NULL, &resp) == 200);
+    CHECK(strstr(body_of(&resp), "\"total\":1,") != NULL);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions?per_page=101", cookie, NULL, &resp) == 400);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions?page=0", cookie, NULL, &resp) == 400);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions?department=XYZ", cookie, NULL, &resp) == 400);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions?activity=", cookie, NULL, &resp) == 400);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions?sort=time", cookie, NULL, &resp) == 400);
     NEG(http_do("GET", "/ltdrs/api/v1/students?sort=name", cookie, NULL, &resp) == 400);
     NEG(http_do("GET", "/ltdrs/api/v1/applications?status=maybe", cookie, NULL, &resp) == 400);
     POS(http_do("GET", "/ltdrs/api/v1/departments", cookie, NULL, &resp) == 200);
@@ -1439,8 +1694,27 @@ test_http(void)
     snprintf(cookie, sizeof cookie, "Cookie: " SESSION_COOKIE "=%s\r\n", id);
     NEG(http_do("GET", "/ltdrs/api/v1/students", cookie, NULL, &resp) == 403);
     NEG(http_do("GET", "/ltdrs/api/v1/applications", cookie, NULL, &resp) == 403);
+    NEG(http_do("GET", "/ltdrs/api/v1/roster", cookie, NULL, &resp) == 403);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions", cookie, NULL, &resp) == 403);
     POS(http_do("GET", "/ltdrs/api/v1/session", cookie, NULL, &resp) == 200);
     CHECK(strstr(body_of(&resp), "\"sid\":\"2020002\"") != NULL);
+
+    /* a department: its own distributions only; no roster */
+    LTD_ASSERT(login(api.sessions, &dept, id, &si) == LTD_OK);
+    snprintf(cookie, sizeof cookie, "Cookie: " SESSION_COOKIE "=%s\r\n", id);
+    POS(http_do("GET", "/ltdrs/api/v1/distributions?per_page=1", cookie, NULL, &resp) == 200);
+    CHECK(strstr(body_of(&resp), "\"per_page\":1,\"total\":2,") != NULL);
+    snprintf(path, sizeof path, "/ltdrs/api/v1/distributions?department=%s", dept_id);
+    POS(http_do("GET", path, cookie, NULL, &resp) == 200);
+    snprintf(path, sizeof path, "/ltdrs/api/v1/distributions?department=%s", dept2_id);
+    NEG(http_do("GET", path, cookie, NULL, &resp) == 403);
+    CHECK(strstr(body_of(&resp), "LTD_E_L_NOT_ALLOWED") != NULL);
+    NEG(http_do("GET", "/ltdrs/api/v1/roster", cookie, NULL, &resp) == 403);
+    /* a pending department sees an empty history, not another's */
+    LTD_ASSERT(login(api.sessions, &dept2, id, &si) == LTD_OK);
+    snprintf(cookie, sizeof cookie, "Cookie: " SESSION_COOKIE "=%s\r\n", id);
+    NEG(http_do("GET", "/ltdrs/api/v1/distributions", cookie, NULL, &resp) == 200 &&
+        strstr(body_of(&resp), "\"total\":0,") != NULL);
     buf_release(&copy);
     buf_release(&resp);
     api_stop(&api);
@@ -1478,6 +1752,8 @@ main(void)
     RUN(test_departments);
     RUN(test_announcements);
     RUN(test_helpers);
+    RUN(test_roster);
+    RUN(test_distributions);
     RUN(test_login);
     RUN(test_login_race);
     RUN(test_sessions);
@@ -1490,6 +1766,7 @@ main(void)
     LTD_ASSERT(login(ss, &s1, id, &si) == LTD_OK);
     snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s", id);
     RUN(test_unbind);
+    RUN(test_counters);
     test_current = "test_session_role_follows_ledger";
     test_session_role_follows_ledger(ss, cookie);
     sessions_free(ss);

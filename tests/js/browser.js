@@ -307,9 +307,51 @@ async function main() {
     const [sid, code] = line.split(',');
     codes[sid] = code;
   }
+  const CODE_RE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/; // as `ltdrs admin roster import`
   check(codesCsv.text.startsWith('sid,code,name') && Object.keys(codes).length === 4 &&
-    /^[0-9A-Z]{20}$/.test(codes.S2024001), 'activation-code CSV out: ' + codesCsv.text.slice(0, 60));
+    CODE_RE.test(codes.S2024001), 'activation-code CSV out, codes in the CLI form: ' + codesCsv.text.slice(0, 60));
   check(!bodies.some((b) => b.body.includes(codes.S2024001)), 'activation codes are not sent to the server');
+  // the roster as the ledger has it, and the next generation proposed
+  await admin.waitForFunction(() => document.querySelector('#roster-info [data-k="students"] .n') &&
+    document.querySelector('#roster-info [data-k="students"] .n').textContent === '4');
+  const rosterTiles = await admin.$$eval('#roster-info .tile', (els) => Object.fromEntries(els.map((e) => [e.dataset.k, e.querySelector('.n').textContent])));
+  check(rosterTiles.generation === '1' && rosterTiles.students === '4' && rosterTiles.registered === '0' &&
+    rosterTiles.unregistered === '4', 'roster panel: generation, size, registered ' + JSON.stringify(rosterTiles));
+  check(await admin.inputValue('input[name="generation"]') === '2', 'next import proposes generation 2');
+  check((await text(admin, '#roster-info')).includes('最近更新'), 'roster panel shows the last change');
+  await shot(admin, 'admin-roster-info-zh');
+  {
+    // GET /roster is for the admin only
+    const st = (await fetch(base + '/ltdrs/api/v1/roster')).status;
+    check(st === 401, 'roster refused without a session: ' + st);
+  }
+
+  // typed codes are normalised exactly as `ltdrs student register` does (cmd_student.c)
+  {
+    const vectors = [
+      // [typed, what the CLI hashes]
+      ['7k2m-9qxf-t4hb-0zc8', '7K2M-9QXF-T4HB-0ZC8'],
+      ['7K2M 9QXF T4HB 0ZC8', '7K2M-9QXF-T4HB-0ZC8'],
+      ['  7k2m9qxft4hb0zc8\t', '7K2M-9QXF-T4HB-0ZC8'],
+      ['7K2M-9QXF-T4HB-OZCL', '7K2M-9QXF-T4HB-0ZC1'], // O is 0, I and L are 1
+      ['7k-2m-9q-xf-t4-hb-0z-c8', '7K2M-9QXF-T4HB-0ZC8'],
+      // not 16 symbols of the alphabet: kept as typed, trimmed
+      ['7K2M-9QXF-T4HB-0ZC', '7K2M-9QXF-T4HB-0ZC'],            // 15 symbols
+      ['7K2M-9QXF-T4HB-0ZC8X', '7K2M-9QXF-T4HB-0ZC8X'],        // 17 symbols
+      ['7k2m-9qxf-t4hb-0zcu', '7k2m-9qxf-t4hb-0zcu'],          // U is not in the alphabet
+      ['7k2m_9qxf_t4hb_0zc8', '7k2m_9qxf_t4hb_0zc8'],          // underscores are not separators
+      ['7k2m-9qxf-t4hb-0zc８', '7k2m-9qxf-t4hb-0zc８'],        // a full-width digit
+      ['  WRONGCODE \r\n', 'WRONGCODE'],
+      ['\n7K2M9QXFT4HB0ZC8', '\n7K2M9QXFT4HB0ZC8'],             // a leading newline is kept, like the CLI
+      ['', ''],
+    ];
+    const got = await admin.evaluate(async (v) => {
+      const m = await import('/static/js/codes.js');
+      return v.map(([typed]) => m.normalizeCode(typed));
+    }, vectors);
+    const bad = vectors.filter(([typed, want], i) => got[i] !== want).map(([typed], i) => typed + ' -> ' + got[i]);
+    check(bad.length === 0, 'normalizeCode matches the CLI on ' + vectors.length + ' vectors: ' + bad.join(' | '));
+  }
 
   // ---- 3. a department registers (payload as name), keeps its key in the browser ----
   const deptName = '学习部' + XSS.img;
@@ -403,10 +445,10 @@ async function main() {
   await xssClean(dept, 'department applications');
 
   // ---- 7. students register with their codes (keys made in the browser) ----
-  async function register(page, sid, name, keep) {
+  async function register(page, sid, name, keep, typed) {
     await go(page, '#/student/register');
     await page.fill('input[name="sid"]', sid);
-    await page.fill('input[name="code"]', codes[sid]);
+    await page.fill('input[name="code"]', typed || codes[sid]);
     await page.fill('input[name="name"]', name);
     if (keep) {
       await page.check('fieldset input[type="checkbox"]');
@@ -414,7 +456,8 @@ async function main() {
       await page.fill('input[name="keep_password2"]', keep);
     }
     await page.click('form button[type="submit"]');
-    await confirmSigning(page, sid === 'S2024001' ? 'student-register-confirm-zh' : null);
+    const words = await confirmSigning(page, sid === 'S2024001' ? 'student-register-confirm-zh' : null);
+    check(words.includes(codes[sid]), 'the confirmation shows the code as issued (' + sid + ')');
     await page.waitForSelector('#download-key');
     const f = await download(page, '#download-key');
     const k = JSON.parse(f.text);
@@ -432,7 +475,22 @@ async function main() {
     await stu2.waitForFunction(() => document.querySelector('form .error[role="alert"]').textContent.length > 0);
   });
   check((await text(stu2, 'form .error[role="alert"]')).includes('激活码不正确'), 'wrong activation code explained');
-  const s1 = await register(stu1, 'S2024001', '张三', 'student-pass-1');
+  // another student's code, typed loosely: normalised, still refused for this number, said so
+  await stu2.fill('input[name="code"]', ' ' + codes.S2024003.toLowerCase().replace(/-/g, ' ') + ' ');
+  await stu2.$eval('form .error[role="alert"]', (e) => { e.textContent = ''; }); // tell this refusal from the last
+  await stu2.click('form button[type="submit"]');
+  await expectConsoleError('student2', /status of 400/, async () => {
+    const w2 = await confirmSigning(stu2);
+    check(w2.includes(codes.S2024003), 'the loosely typed code is shown in its issued form before signing');
+    await stu2.waitForFunction(() => /BadActivationCode/.test(document.querySelector('form .error[role="alert"]').textContent));
+  });
+  const wrongText = await text(stu2, 'form .error[role="alert"]');
+  check(wrongText.includes('激活码不正确') && wrongText.includes('学号'), 'a wrong code gets a clear error: ' + wrongText);
+  await shot(stu2, 'student-register-wrong-code-zh');
+  // the right code in lower case, spaces for dashes, O for 0 and l for 1: accepted
+  const loose = ' ' + codes.S2024001.toLowerCase().replace(/-/g, '  ').replace(/0/g, 'o').replace(/1/g, 'l') + '\t';
+  const s1 = await register(stu1, 'S2024001', '张三', 'student-pass-1', loose);
+  check(true, 'registered with the code typed in another case, with spaces: ' + JSON.stringify(loose));
   const s2 = await register(stu2, 'S2024002', '李四', null);
   await register(visitor, 'S2024004', '赵六', null);
   await go(stu1, '#/student');
@@ -463,8 +521,24 @@ async function main() {
   const tiles2 = await dept.$$eval('.tile', (els) => Object.fromEntries(els.map((e) => [e.dataset.status, e.querySelector('.n').textContent])));
   check(tiles2.has_ticket === '1', 'preview: already holds a ticket');
   await go(dept, '#/dept/history');
-  check((await dept.$$('.history-app table a')).length === 2, 'distribution history lists the two students');
+  await dept.waitForSelector('.dist-history table');
+  check((await dept.$$('.dist-history table a.sid-link')).length === 2, 'distribution history lists the two students');
+  const histRow = await dept.$$eval('.dist-history tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)));
+  check(histRow.length === 1 && /\d{4}\/\d{2}\/\d{2}/.test(histRow[0][0]) && histRow[0][1] === actName && histRow[0][2] === '2',
+    'history row: block time, activity (literal), count ' + JSON.stringify(histRow));
+  check((await text(dept, '#hist-info')).includes('共 1 次发放'), 'history pager: ' + await text(dept, '#hist-info'));
+  const histTime = await dept.getAttribute('.dist-history time', 'datetime');
+  check(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(histTime || '') &&
+    Math.abs(Date.parse(histTime) - Date.now()) < 10 * 60 * 1000, 'history time is the block time: ' + histTime);
+  await shot(dept, 'dept-history-zh');
   await xssClean(dept, 'department history');
+  {
+    // a department sees its own distributions only
+    await expectConsoleError('dept', /status of 403/, async () => {
+      const st = await dept.evaluate(async () => (await fetch('/ltdrs/api/v1/distributions?department=' + 'ab'.repeat(32), { credentials: 'same-origin' })).status);
+      check(st === 403, 'another department\'s history refused: ' + st);
+    });
+  }
 
   // ---- 9. the student, who had the page open, sees the ticket without a reload ----
   await stu1.waitForSelector('.ticket-item', { timeout: STEP_MS });
@@ -563,6 +637,13 @@ async function main() {
     document.querySelector('.student-result').textContent.includes('未到场'));
   check((await text(visitor, '.student-result .count')) === '0', 'revoked ticket no longer counts');
 
+  await go(admin, '#/admin/distributions');
+  await admin.waitForSelector('.dist-history table');
+  const adminHist = await admin.$$eval('.dist-history tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)));
+  check(adminHist.length === 1 && adminHist[0][2] === deptName && adminHist[0][4].includes('已撤销'),
+    'admin history: department, and the revoked ticket marked ' + JSON.stringify(adminHist));
+  await xssClean(admin, 'admin distributions');
+
   await go(admin, '#/admin/stats');
   await admin.waitForSelector('svg.chart');
   check((await admin.$$('svg.chart')).length === 3, 'three charts (per department, histogram, per activity)');
@@ -581,7 +662,7 @@ async function main() {
   await confirmSigning(admin, 'admin-unbind-confirm-zh');
   await admin.waitForSelector('#unbind-result');
   const newCode = (await text(admin, '#unbind-result p.mono')).trim();
-  check(/^[0-9A-Z]{20}$/.test(newCode), 'unbind shows a new activation code');
+  check(CODE_RE.test(newCode), 'unbind shows a new activation code in the CLI form');
   codes.S2024004 = newCode;
   await register(visitor, 'S2024004', '赵六', null);
   check(true, 'the unbound number registered again with its new code');
@@ -617,7 +698,7 @@ async function main() {
     [stu1, 'student', ['#/student']],
     [dept, 'dept', ['#/dept', '#/dept/apply', '#/dept/distribute', '#/dept/history']],
     [admin, 'admin', ['#/admin', '#/admin/departments', '#/admin/applications', '#/admin/announcements',
-      '#/admin/roster', '#/admin/tickets', '#/admin/stats']],
+      '#/admin/roster', '#/admin/tickets', '#/admin/distributions', '#/admin/stats']],
   ];
   let shots = 0;
   for (const [page, who, routes] of tours) {

@@ -793,8 +793,9 @@ async function rules() {
 async function access() {
     step = 'access';
     const { students, dept, list, outsider, appTx } = S;
-    const adminOnly = ['/students', '/students?format=csv', '/students?activity=' + appTx.id, '/stats/histogram'];
-    for (const p of adminOnly.concat(['/applications', '/session'])) {
+    const adminOnly = ['/students', '/students?format=csv', '/students?activity=' + appTx.id, '/stats/histogram',
+        '/roster'];
+    for (const p of adminOnly.concat(['/applications', '/session', '/distributions'])) {
         const r = await get(p);
         check(r.status === 401 && r.json && r.json.code === 477, 'anonymous GET ' + p + ': want 401, got ' + r.status + ' ' + r.text, 'neg');
     }
@@ -819,6 +820,30 @@ async function access() {
     check(r.status === 200, 'department: status filter ' + r.status);
     r = await get('/session', { cookie: stu.cookie });
     check(r.status === 200 && r.json.role === 'student' && r.json.csrf_token === stu.csrf, 'GET /session returns the CSRF token');
+    // distribution history: a department sees its own, nobody else's; students none
+    r = await get('/distributions', { cookie: stu.cookie });
+    check(r.status === 403 && r.json && r.json.code === 477, 'student GET /distributions: 403, got ' + r.status, 'neg');
+    r = await get('/distributions?per_page=100', { cookie: dep.cookie });
+    check(r.status === 200 && r.json.total >= 5 && r.json.distributions.length === Math.min(r.json.total, 100) &&
+        r.json.distributions.every((d) => d.department.id === S.deptTx.id),
+    'the department sees its own distributions: ' + (r.json && r.json.total));
+    r = await get('/distributions?department=' + S.deptTx.id + '&activity=' + appTx.id, { cookie: dep.cookie });
+    check(r.status === 200 && r.json.total >= 5, 'department: own department and activity filter ' + r.status);
+    r = await get('/distributions?department=' + '0'.repeat(64), { cookie: dep.cookie });
+    check(r.status === 403 && r.json && r.json.code === 477, 'department asks for another department\'s history: 403, got ' + r.status, 'neg');
+    const adm0 = S.adminSession;
+    for (const [q, what] of [['?per_page=101', 'per_page 101'], ['?per_page=0', 'per_page 0'], ['?page=0', 'page 0'],
+        ['?page=01', 'page with a leading zero'], ['?activity=ABC', 'malformed activity id'],
+        ['?department=' + 'A'.repeat(64), 'upper-case department id'], ['?sort=time', 'unknown argument']]) {
+        r = await get('/distributions' + q, { cookie: adm0.cookie });
+        check(r.status === 400, 'distributions: ' + what + ' 400, got ' + r.status, 'neg');
+    }
+    r = await get('/distributions?department=' + '0'.repeat(64), { cookie: adm0.cookie });
+    check(r.status === 200 && r.json.total === 0 && r.json.distributions.length === 0, 'distributions: an unknown department matches nothing', 'neg');
+    r = await get('/distributions?activity=' + S.deptTx.id, { cookie: adm0.cookie });
+    check(r.status === 200 && r.json.total === 0, 'distributions: a department id is no activity', 'neg');
+    r = await get('/roster?generation=1', { cookie: adm0.cookie });
+    check(r.status === 400, 'roster: unknown argument 400, got ' + r.status, 'neg');
     const adm = S.adminSession;
     r = await get('/students?bogus=1', { cookie: adm.cookie });
     check(r.status === 400, 'report: unknown argument 400, got ' + r.status, 'neg');
@@ -949,6 +974,32 @@ async function finish() {
     const perDept = st.status === 200 ? st.json.departments.map((x) => x.tickets.legal) : [];
     check(sum === 249 + 1 && perDept.reduce((n, x) => n + x, 0) === sum,
         `legal tickets: students' sum ${sum} = 249 + 1 (读书会) = sum over departments ${perDept.join('+')}`);
+    // the roster as the admin page shows it
+    const ro = await get('/roster', { cookie: adm.cookie });
+    const regd = (await pool(S.people.concat(S.extra), CONC, async (sid) => (await get('/students/' + sid)).json))
+        .filter((x) => x && x.registered).length;
+    check(ro.status === 200 && ro.json.students === S.people.length + S.extra.length && ro.json.generation >= 1 &&
+        ro.json.registered === regd && ro.json.unregistered === ro.json.students - regd &&
+        ro.json.generations.reduce((n, g) => n + g.students, 0) === ro.json.students &&
+        ro.json.updated && ro.json.updated.time_ms >= T0 && ro.json.updated.time_ms <= Date.now(),
+    `roster: ${S.people.length + S.extra.length} numbers, ${regd} registered: ` + show(ro.json));
+    // the distribution history of the main activity: 250 students in batches of 50, with block times
+    const dh = await get('/distributions?activity=' + S.appTx.id + '&per_page=100', { cookie: adm.cookie });
+    const ds = dh.json ? dh.json.distributions : [];
+    const act = await get('/activities/' + S.appTx.id);
+    const seen = {};
+    for (const d of ds) for (const x of d.students) seen[x.sid] = d.transaction_id + ':' + x.output_index;
+    check(dh.status === 200 && dh.json.total === ds.length && ds.length >= 5 &&
+        ds.reduce((n, d) => n + d.count, 0) === act.json.tickets.distributed &&
+        S.list.every((sid) => seen[sid] === S.holding[sid] || S.holding[sid] === undefined),
+    'history of the activity: every ticket handed out, at its output: ' + ds.length + ' distributions');
+    const ordered = ds.every((d, i) => i === 0 || (d.height < ds[i - 1].height && d.time_ms <= ds[i - 1].time_ms));
+    check(ordered && ds.every((d) => d.time_ms >= T0 && d.time_ms <= Date.now() &&
+        new Date(d.time).getTime() === d.time_ms && d.activity.id === S.appTx.id && d.department.name === '学习部'),
+    'history newest first, with the block time of each transfer: ' + show(ds.map((d) => [d.height, d.time])));
+    const p2 = await get('/distributions?activity=' + S.appTx.id + '&per_page=2&page=2', { cookie: adm.cookie });
+    check(p2.status === 200 && p2.json.distributions.length === 2 && p2.json.distributions[0].transaction_id === ds[2].transaction_id,
+        'history paging: page 2 of 2 per page');
     const v = await get(base + '/ltdrs/api/v1/ledger/verify');
     check(v.status === 200 && v.json && v.json.ok === true, 'the ledger verifies: ' + v.text.slice(0, 300));
     const ALL = ['NotAdmin', 'BadStudentNumber', 'DuplicateRosterEntry', 'StudentAlreadyBound', 'StudentNotOnRoster',
@@ -961,6 +1012,8 @@ async function finish() {
     check(missing.length === 0, 'every rule was seen refusing a transaction; missing: ' + missing.join(', '));
     check(nNeg >= nPos, `at least as many negative checks as positive (${nNeg} negative, ${nPos} positive)`);
 }
+
+const T0 = Date.now();
 
 async function main() {
     const t0 = Date.now();

@@ -11,7 +11,7 @@ import { login, unlock, roleHome } from './pages/login.js';
 import { studentRegister, studentHome } from './pages/student.js';
 import { deptRegister, deptHome, deptApply, deptDistribute, deptHistory } from './pages/dept.js';
 import { adminHome, adminDepartments, adminApplications, adminAnnouncements, adminRoster, adminTickets,
-  adminStats } from './pages/admin.js';
+  adminStats, adminDistributions } from './pages/admin.js';
 import { ledger } from './pages/ledger.js';
 import { ticketPage } from './pages/ticket.js';
 
@@ -34,6 +34,7 @@ const routes = [
   [/^\/admin\/roster$/, adminRoster],
   [/^\/admin\/tickets$/, adminTickets],
   [/^\/admin\/stats$/, adminStats],
+  [/^\/admin\/distributions$/, adminDistributions],
   [/^\/ledger$/, ledger],
   [/^\/t\/([^/]+)$/, (m) => ticketPage({ ticket: decodeURIComponent(m[1]) })],
 ];

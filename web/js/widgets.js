@@ -1,13 +1,14 @@
 // widgets.js - pieces used by several pages: the key picker (key file,
 // pasted keys, stored key), student lookup, ticket and activity lists, the
-// announcement list, and the "sign as" guard of role pages.
+// announcement list, the distribution history, and the "sign as" guard of
+// role pages.
 
-import { h, field, checkbox, replace, readFileText, safeHref, isHttpUrl } from './dom.js';
+import { h, field, checkbox, replace, readFileText, safeHref, isHttpUrl, table } from './dom.js';
 import { t } from './i18n.js';
 import * as keys from './keys.js';
 import * as api from './api.js';
 import * as sess from './session.js';
-import { errorText, fmtTime, legalBadge, whyNot, emptyNode, panel, statusBadge, toast } from './ui.js';
+import { errorText, fmtTime, fmtMs, legalBadge, whyNot, emptyNode, panel, statusBadge, toast, short } from './ui.js';
 
 // ---- key picker ----
 // opts.submitLabel, opts.expectPublic (unlock: the session's key),
@@ -277,4 +278,69 @@ export function applicationItem(a, extra) {
     a.reason ? h('p', { class: 'notice ' + (a.status === 'rejected' ? 'bad' : 'ok') },
       t('app.reason'), t('colon'), a.reason) : null,
     extra || null);
+}
+
+// ---- distribution history (GET /distributions) ----
+// opts.filter: 'activity' (a department: its approved activities) or
+// 'department' (the admin: every department); opts.showDept adds a column.
+// One page at a time, newest first, with the block time of each transfer.
+
+const HISTORY_PER_PAGE = 20;
+
+function historyFilter(kind) {
+  const f = field({ label: t(kind === 'department' ? 'hist.filterDept' : 'hist.filterActivity'),
+    name: 'hist_' + kind, tag: 'select', options: [{ value: '', label: t('hist.all') }] });
+  f.load = async () => {
+    const sel = f.control;
+    if (sel.options.length > 1) return;
+    const list = kind === 'department' ? (await api.get('/departments')).departments || []
+      : (await api.get('/applications', { status: 'approved', per_page: 1000 })).applications || [];
+    for (const x of list) sel.appendChild(h('option', { value: x.id }, x.name));
+  };
+  return f;
+}
+
+function studentsCell(d) {
+  return h('span', { class: 'wrap' }, d.students.map((s, i) => [i ? ', ' : '',
+    h('a', { href: '/t/' + d.transaction_id + ':' + s.output_index, class: 'sid-link' }, s.sid),
+    s.status === 'legal' ? null : h('span', { class: 'muted' }, ' (' + t('hist.st.' + s.status) + ')')]));
+}
+
+export function distributionHistory(opts) {
+  const o = opts || {};
+  const state = { page: 1 };
+  const filter = historyFilter(o.filter || 'activity');
+  const info = h('p', { class: 'meta', id: 'hist-info', 'aria-live': 'polite' });
+  const prev = h('button', { type: 'button', class: 'secondary', id: 'hist-prev', disabled: true }, t('hist.prev'));
+  const next = h('button', { type: 'button', class: 'secondary', id: 'hist-next', disabled: true }, t('hist.next'));
+  const body = panel(async () => {
+    await filter.load();
+    const params = { page: state.page, per_page: HISTORY_PER_PAGE };
+    if (filter.control.value) params[o.filter === 'department' ? 'department' : 'activity'] = filter.control.value;
+    const r = await api.get('/distributions', params);
+    const pages = Math.max(1, Math.ceil(r.total / r.per_page));
+    info.textContent = t('hist.pageInfo', { page: r.page, pages, total: r.total });
+    prev.disabled = r.page <= 1;
+    next.disabled = r.page >= pages;
+    const list = r.distributions || [];
+    if (!list.length) return emptyNode(t('hist.none'));
+    const cols = [
+      { label: t('hist.time'), cell: (d) => h('time', { datetime: d.time || '' }, fmtMs(d.time_ms)) },
+      { label: t('hist.activity'), cell: (d) => d.activity.name },
+    ];
+    if (o.showDept) cols.push({ label: t('hist.dept'), cell: (d) => d.department.name });
+    cols.push({ label: t('hist.count'), cls: 'num', cell: (d) => String(d.count) },
+      { label: t('hist.students'), cell: studentsCell },
+      { label: t('hist.tx'), cell: (d) => h('span', { class: 'mono', title: d.transaction_id }, short(d.transaction_id, 8)) });
+    return h('div', { class: 'dist-history' }, table(cols, list, { caption: t('dept.nav.history') }));
+  });
+  const go = (page) => {
+    state.page = page;
+    body.reload();
+  };
+  filter.control.addEventListener('change', () => go(1));
+  prev.addEventListener('click', () => go(Math.max(1, state.page - 1)));
+  next.addEventListener('click', () => go(state.page + 1));
+  return h('div', null, h('div', { class: 'filters' }, filter), body,
+    h('div', { class: 'pager' }, info, h('div', { class: 'actions' }, prev, next)));
 }

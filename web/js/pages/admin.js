@@ -8,9 +8,10 @@ import * as api from '../api.js';
 import * as txs from '../tx.js';
 import { signAndSend } from '../actions.js';
 import { panel, setTitle, errorText, toast, confirmSign, progress, refreshAll, emptyNode, statusBadge,
-  legalBadge, whyNot, editing } from '../ui.js';
-import { guard, withKey, applicationItem, ticketLink } from '../widgets.js';
+  legalBadge, whyNot, editing, fmtMs } from '../ui.js';
+import { guard, withKey, applicationItem, ticketLink, distributionHistory } from '../widgets.js';
 import { hbars, vbars } from '../charts.js';
+import { newCode, codeHash } from '../codes.js';
 
 const ROSTER_MAX = 5000; // students per roster record (ltdrs_roster_max)
 
@@ -22,7 +23,7 @@ function subnav(active) {
   const items = [['#/admin', 'admin.nav.overview'], ['#/admin/departments', 'admin.nav.departments'],
     ['#/admin/applications', 'admin.nav.applications'], ['#/admin/announcements', 'admin.nav.announcements'],
     ['#/admin/roster', 'admin.nav.roster'], ['#/admin/tickets', 'admin.nav.tickets'],
-    ['#/admin/stats', 'admin.nav.stats']];
+    ['#/admin/distributions', 'admin.nav.distributions'], ['#/admin/stats', 'admin.nav.stats']];
   return h('nav', { class: 'subnav', 'aria-label': t('admin.title') },
     items.map(([href, k]) => h('a', { href, 'aria-current': href === active ? 'page' : null }, t(k))));
 }
@@ -253,19 +254,6 @@ function announcementsAdmin() {
 
 // ---- roster ----
 
-const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
-
-// A one-time activation code: 20 characters of base32 = 100 random bits.
-export function newCode() {
-  const b = crypto.getRandomValues(new Uint8Array(20));
-  return Array.from(b, (x) => CODE_ALPHABET[x & 31]).join('');
-}
-
-export async function codeHash(sid, code) {
-  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(sid + ':' + code));
-  return Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
 function csvCell(v) {
   let s = String(v === undefined || v === null ? '' : v);
   if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
@@ -319,6 +307,14 @@ export function adminRoster() {
   const err = h('p', { class: 'error', role: 'alert' });
   const out = h('div', { 'aria-live': 'polite' });
   const btn = h('button', { type: 'submit' }, t('roster.import'));
+  let genTyped = false; // the proposal follows the ledger until the admin types a generation
+  gen.control.addEventListener('input', () => { genTyped = true; });
+  // made in build(): only a logged-in admin asks for the roster
+  const infoPanel = () => panel(async () => {
+    const r = await api.get('/roster');
+    if (!genTyped) gen.control.value = String(r.generation + 1);
+    return rosterInfo(r);
+  });
   file.control.addEventListener('change', async () => {
     const fl = file.control.files[0];
     if (!fl) return;
@@ -392,7 +388,37 @@ export function adminRoster() {
     await refreshAll();
   } } }, area, file, gen, err, h('div', { class: 'actions' }, btn));
   return page('#/admin/roster', t('admin.nav.roster'), () => h('section', { class: 'card' },
-    h('h1', null, t('admin.nav.roster')), h('p', null, t('roster.intro')), form, out));
+    h('h1', null, t('admin.nav.roster')), h('p', null, t('roster.intro')),
+    h('h2', null, t('roster.current')), infoPanel(),
+    h('h2', null, t('roster.new')), form, out));
+}
+
+// The roster as the ledger has it (GET /roster).
+function rosterInfo(r) {
+  const tile = (n, l, key) => h('div', { class: 'tile', 'data-k': key },
+    h('div', { class: 'n' }, String(n)), h('div', { class: 'l' }, l));
+  if (!r.students && !r.off_roster) return emptyNode(t('roster.none'));
+  return h('div', { id: 'roster-info' },
+    h('div', { class: 'stat-tiles' },
+      tile(r.generation, t('roster.currentGen'), 'generation'),
+      tile(r.students, t('roster.size'), 'students'),
+      tile(r.registered, t('roster.registered'), 'registered'),
+      tile(r.unregistered, t('roster.unregistered'), 'unregistered'),
+      r.off_roster ? tile(r.off_roster, t('roster.offRoster'), 'off_roster') : null),
+    r.generations.length > 1 ? table([
+      { label: t('roster.generation'), cls: 'num', cell: (g) => String(g.generation) },
+      { label: t('roster.size'), cls: 'num', cell: (g) => String(g.students) },
+      { label: t('roster.registered'), cls: 'num', cell: (g) => String(g.registered) },
+    ], r.generations, { caption: t('roster.current') }) : null,
+    r.updated ? h('p', { class: 'meta' }, t('roster.updated', { time: fmtMs(r.updated.time_ms), height: r.updated.height })) : null);
+}
+
+// ---- distribution history of every department ----
+
+export function adminDistributions() {
+  return page('#/admin/distributions', t('admin.nav.distributions'), () => h('section', { class: 'card' },
+    h('h1', null, t('admin.nav.distributions')), h('p', null, t('hist.adminIntro')),
+    distributionHistory({ filter: 'department', showDept: true })));
 }
 
 // ---- revoke and unbind ----

@@ -7,8 +7,8 @@ import * as keys from '../keys.js';
 import * as api from '../api.js';
 import * as txs from '../tx.js';
 import { signAndSend } from '../actions.js';
-import { panel, setTitle, errorText, toast, confirmSign, progress, refreshAll, emptyNode, short } from '../ui.js';
-import { guard, withKey, applicationItem, activityFacts } from '../widgets.js';
+import { panel, setTitle, errorText, toast, confirmSign, progress, refreshAll, emptyNode } from '../ui.js';
+import { guard, withKey, applicationItem, activityFacts, distributionHistory } from '../widgets.js';
 import { keepKeyFields, registered } from './student.js';
 
 const BATCH = 50;          // students per distribution transaction
@@ -449,26 +449,6 @@ export function deptHistory() {
   return guard(['department'], () => h('div', null, subnav('#/dept/history'),
     h('section', { class: 'card' },
       h('h1', null, t('dept.nav.history')),
-      panel(async () => {
-        const r = await api.get('/applications', { status: 'approved', per_page: 200 });
-        const list = r.applications || [];
-        if (!list.length) return emptyNode(t('dept.noApproved'));
-        const sections = [];
-        for (const a of list) {
-          const trs = a.asset_id ? await api.listAssetTxs(a.asset_id, 'TRANSFER') : [];
-          const dist = trs.filter((x) => x.metadata && x.metadata.ltdrs === 'distribution');
-          sections.push(h('section', { class: 'history-app' },
-            h('h2', null, a.name),
-            h('div', { class: 'stat-tiles' },
-              ['approved', 'distributed', 'remaining', 'returned', 'revoked', 'lapsed'].map((k) => h('div', { class: 'tile' },
-                h('div', { class: 'n' }, String(a.tickets[k] || 0)), h('div', { class: 'l' }, t('stat.' + k))))),
-            dist.length ? table([
-              { label: t('hist.tx'), cell: (x) => h('span', { class: 'mono' }, short(x.id)) },
-              { label: t('hist.count'), cls: 'num', cell: (x) => String(x.metadata.students.length) },
-              { label: t('hist.students'), cell: (x) => h('span', { class: 'wrap' },
-                x.metadata.students.map((sid, i) => [i ? ', ' : '', h('a', { href: '/t/' + x.id + ':' + i }, sid)])) },
-            ], dist) : emptyNode(t('hist.none'))));
-        }
-        return h('div', null, sections);
-      }))));
+      h('p', null, t('hist.intro')),
+      distributionHistory({ filter: 'activity' }))));
 }

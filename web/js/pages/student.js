@@ -9,6 +9,7 @@ import { records } from '../tx.js';
 import { signAndSend } from '../actions.js';
 import { panel, setTitle, errorText, toast } from '../ui.js';
 import { guard, lookupForm, studentResult } from '../widgets.js';
+import { normalizeCode } from '../codes.js';
 
 function utf8Len(s) {
   return new TextEncoder().encode(s).length;
@@ -80,7 +81,7 @@ export function studentRegister() {
     for (const f of [sid, code, name]) f.setError('');
     let ok = true;
     const s = sid.control.value.trim();
-    const c = code.control.value.trim();
+    const c = normalizeCode(code.control.value); // as `ltdrs student register` does
     const n = name.control.value.trim();
     if (!/^[0-9A-Za-z_-]{1,32}$/.test(s)) { sid.setError(t('lookup.bad')); ok = false; }
     if (!c || utf8Len(c) > 64) { code.setError(t('reg.codeBad')); ok = false; }
