@@ -34,6 +34,7 @@ enum {
     fts_batch_txs_max = 20000,              /* transactions per catch-up transaction */
     fts_wait_ms = 10000,                    /* longest a search waits for the indexer */
     fts_idle_ms = 1000,                     /* indexer wake-up without work */
+    fts_retry_s = 1,                        /* pause after a failed round */
 };
 
 /* One committed block's texts: records of (seq u64, kind u8, len u32, text). */
@@ -58,7 +59,7 @@ struct store_fts {
     struct buf open_recs; /* the applier's open block (applier only) */
     uint64_t open_first;  /* its first seq, when open_any */
     bool open_any;
-    enum ltd_err failed; /* the indexer stopped on this error */
+    enum ltd_err failed; /* the last round failed with this (retried) */
     char failed_msg[errmsg_bytes_max];
 };
 
@@ -360,12 +361,25 @@ indexer_main(void *arg)
         free_blocks(list);
         pthread_mutex_lock(&f->lock);
         if (e) {
+            /* e.g. a full disk: searches say so meanwhile; the next round
+             * reads what was lost with this one back from the ledger */
+            if (!f->failed)
+                fprintf(stderr, "ltdrs: search index paused: %s\n", eb.msg);
             f->failed = e;
             snprintf(f->failed_msg, sizeof f->failed_msg, "%s", eb.msg);
-            fprintf(stderr, "ltdrs: search index stopped: %s\n", eb.msg);
+            ltd_errbuf_clear(&eb);
             pthread_cond_broadcast(&f->indexed_cv);
-            break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += fts_retry_s;
+            while (!f->stop)
+                if (pthread_cond_timedwait(&f->wake, &f->lock, &ts) != 0)
+                    break;
+            continue;
         }
+        if (f->failed)
+            fprintf(stderr, "ltdrs: search index resumed\n");
+        f->failed = LTD_OK;
         f->indexed = indexed;
         pthread_cond_broadcast(&f->indexed_cv);
     }
@@ -531,7 +545,7 @@ store_fts_wait(struct store_fts *f, struct ltd_errbuf *eb)
         rc = pthread_cond_timedwait(&f->indexed_cv, &f->lock, &ts);
     enum ltd_err e = LTD_OK;
     if (f->failed)
-        e = ltd_fail(eb, f->failed, "the search index is stopped: %s", f->failed_msg);
+        e = ltd_fail(eb, f->failed, "the search index cannot be written: %s", f->failed_msg);
     else if (f->indexed < want)
         e = ltd_fail(eb, LTD_E_OVERLOAD, "the search index is %llu transactions behind; try again",
                      (unsigned long long)(want - f->indexed));
