@@ -34,6 +34,8 @@ enum {
     fts_batch_txs_max = 20000,              /* transactions per catch-up transaction */
     fts_wait_ms = 10000,                    /* longest a search waits for the indexer */
     fts_idle_ms = 1000,                     /* indexer wake-up without work */
+    fts_round_txs_min = 5000,               /* a round starts with this many waiting, */
+    fts_delay_ms = 200,                     /* or when the oldest waited this long */
     fts_retry_s = 1,                        /* pause after a failed round */
 };
 
@@ -54,6 +56,8 @@ struct store_fts {
     bool stop;
     uint64_t committed; /* last committed seq */
     uint64_t indexed;   /* last seq in search.db */
+    uint64_t behind_since_ns; /* when committed last moved past indexed */
+    int searchers;            /* searches waiting for the indexer */
     struct fts_block *head, *tail;
     size_t queued_bytes;
     struct buf open_recs; /* the applier's open block (applier only) */
@@ -74,7 +78,11 @@ static const char fts_schema[] =
      * per insert (measured 25 -> 19.5 us per 700-byte record in batches of
      * 2,000), a few more segments for a query to read */
     "INSERT INTO fts_asset(fts_asset, rank) VALUES ('automerge', 16);"
-    "INSERT INTO fts_meta(fts_meta, rank) VALUES ('automerge', 16);";
+    "INSERT INTO fts_meta(fts_meta, rank) VALUES ('automerge', 16);"
+    /* and keep up to 16 MiB of new terms in memory before writing a
+     * segment (default 1 MiB): fewer, larger segments to merge */
+    "INSERT INTO fts_asset(fts_asset, rank) VALUES ('hashsize', 16777216);"
+    "INSERT INTO fts_meta(fts_meta, rank) VALUES ('hashsize', 16777216);";
 
 /* Appends every string value below v, space separated. */
 static void
@@ -175,8 +183,11 @@ store_fts_committed(struct store_fts *f, uint64_t last_seq)
     /* else: dropped; the indexer reads these transactions back */
     buf_reset(&f->open_recs);
     f->open_any = false;
+    if (f->committed == f->indexed)
+        f->behind_since_ns = ltd_mono_ns();
     f->committed = last_seq;
-    pthread_cond_signal(&f->wake);
+    if (f->searchers > 0 || f->committed - f->indexed >= fts_round_txs_min)
+        pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -344,10 +355,21 @@ indexer_main(void *arg)
     pthread_mutex_lock(&f->lock);
     uint64_t indexed = f->indexed;
     for (;;) {
-        while (!f->stop && f->head == NULL && f->committed <= indexed) {
+        /* Rounds are large: FTS5's cost per row falls steeply with the
+         * rows per transaction.  Go when enough has piled up, when the
+         * oldest waiting commit is fts_delay_ms old, or at once when a
+         * search waits. */
+        while (!f->stop) {
+            uint64_t behind = f->committed - indexed;
+            if (behind > 0 && (f->searchers > 0 || behind >= fts_round_txs_min ||
+                               ltd_mono_ns() - f->behind_since_ns >= fts_delay_ms * 1000000ull))
+                break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += fts_idle_ms / 1000;
+            uint64_t ns = (uint64_t)ts.tv_nsec +
+                          (behind ? fts_delay_ms / 4 : fts_idle_ms) * 1000000ull;
+            ts.tv_sec += (time_t)(ns / 1000000000u);
+            ts.tv_nsec = (long)(ns % 1000000000u);
             pthread_cond_timedwait(&f->wake, &f->lock, &ts);
         }
         if (f->stop)
@@ -381,6 +403,7 @@ indexer_main(void *arg)
             fprintf(stderr, "ltdrs: search index resumed\n");
         f->failed = LTD_OK;
         f->indexed = indexed;
+        f->behind_since_ns = ltd_mono_ns(); /* for what arrived meanwhile */
         pthread_cond_broadcast(&f->indexed_cv);
     }
     pthread_mutex_unlock(&f->lock);
@@ -541,8 +564,13 @@ store_fts_wait(struct store_fts *f, struct ltd_errbuf *eb)
     ts.tv_sec += fts_wait_ms / 1000 + (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
     int rc = 0;
-    while (f->indexed < want && !f->failed && rc == 0)
-        rc = pthread_cond_timedwait(&f->indexed_cv, &f->lock, &ts);
+    if (f->indexed < want) {
+        f->searchers++;
+        pthread_cond_signal(&f->wake);
+        while (f->indexed < want && !f->failed && rc == 0)
+            rc = pthread_cond_timedwait(&f->indexed_cv, &f->lock, &ts);
+        f->searchers--;
+    }
     enum ltd_err e = LTD_OK;
     if (f->failed)
         e = ltd_fail(eb, f->failed, "the search index cannot be written: %s", f->failed_msg);
