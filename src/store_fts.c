@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ enum {
     fts_round_txs_min = 5000,               /* a round starts with this many waiting, */
     fts_delay_ms = 200,                     /* or when the oldest waited this long */
     fts_retry_s = 1,                        /* pause after a failed round */
+    fts_nice = 5,                           /* the indexer thread's nice value */
 };
 
 /* One committed block's texts: records of (seq u64, kind u8, len u32, text). */
@@ -352,6 +354,10 @@ indexer_main(void *arg)
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
     pthread_setname_np(pthread_self(), "indexer");
+    /* behind the request and commit threads: the index may lag under a
+     * burst (searches wait for it), commits should not */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), fts_nice) != 0)
+        fprintf(stderr, "ltdrs: cannot lower the indexer's priority\n");
     pthread_mutex_lock(&f->lock);
     uint64_t indexed = f->indexed;
     for (;;) {
