@@ -102,16 +102,21 @@ stop_node() {
 
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$NODE_PID/status"; }
 
-# CPU ticks of the node's threads: "<HTTP worker threads> <all others>" (the
-# applier is among the others).  CPU per transaction does not depend on how
-# much of the shared machine the node got, unlike tx/s.
+# CPU ticks of the node's threads: "<HTTP workers> <applier> <indexer> <all others>".
+# CPU per transaction does not depend on how much of the shared machine the
+# node got, unlike tx/s.
 node_ticks() {
-    local m=0 o=0 t v
+    local m=0 a=0 i=0 o=0 t v
     for t in /proc/"$NODE_PID"/task/*; do
         v=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)
-        if [ "$(cat "$t/comm" 2>/dev/null)" = MHD-worker ]; then m=$((m + v)); else o=$((o + v)); fi
+        case "$(cat "$t/comm" 2>/dev/null)" in
+        MHD-worker) m=$((m + v)) ;;
+        applier) a=$((a + v)) ;;
+        indexer) i=$((i + v)) ;;
+        *) o=$((o + v)) ;;
+        esac
     done
-    echo "$m $o"
+    echo "$m $a $i $o"
 }
 HZ=$(getconf CLK_TCK)
 
@@ -166,11 +171,12 @@ log "== workload: $N transactions (cached in $WL)"
 # -------------------------------------------------- A. commit, closed loop
 log "== A. commit mode, $N transactions, $CONC connections"
 start_node A
-read -r M0 O0 <<<"$(node_ticks)"
+read -r M0 A0 I0 O0 <<<"$(node_ticks)"
 run_lg "$OUT/commit.txt" --url "http://127.0.0.1:$PORT" --n "$N" --conc "$CONC" --mode commit \
     --workload-file "$WL" --tag commit
 TPS=$(val "$OUT/commit.txt" commit_committed_per_s)
-read -r M1 O1 <<<"$(node_ticks)"
+sleep 1 # the indexer finishes its last round
+read -r M1 A1 I1 O1 <<<"$(node_ticks)"
 row "node committed tx/s, commit mode, conc $CONC" "$TPS" ">= 10000" \
     "$(verdict "$TPS" ">=" 10000)" "$SERVE_CMD; $(cat "$OUT/commit.txt.cmd")"
 row "  commit-mode latency p50 / p99 at max rate (ms)" \
@@ -178,9 +184,9 @@ row "  commit-mode latency p50 / p99 at max rate (ms)" \
     "(same run)"
 ERRS=$(val "$OUT/commit.txt" commit_errors)
 row "  errors in that run" "${ERRS:-?}" "0" "$(verdict "${ERRS:-1}" "<" 1)" "(same run)"
-CPUTX=$(awk -v m=$((M1 - M0)) -v o=$((O1 - O0)) -v hz="$HZ" -v n="$N" \
-    'BEGIN { printf "%.0f = %.0f HTTP + %.0f other", 1e6*(m+o)/hz/n, 1e6*m/hz/n, 1e6*o/hz/n }')
-row "  node CPU us per committed tx (HTTP threads + applier etc.)" "$CPUTX" "" "" "/proc/PID/task/*/stat, same run"
+CPUTX=$(awk -v m=$((M1 - M0)) -v a=$((A1 - A0)) -v i=$((I1 - I0)) -v o=$((O1 - O0)) -v hz="$HZ" -v n="$N" \
+    'BEGIN { printf "%.0f = %.0f HTTP + %.0f applier + %.0f indexer + %.0f other", 1e6*(m+a+i+o)/hz/n, 1e6*m/hz/n, 1e6*a/hz/n, 1e6*i/hz/n, 1e6*o/hz/n }')
+row "  node CPU us per committed tx" "$CPUTX" "" "" "/proc/PID/task/*/stat, same run"
 
 log "== A. GET /api/v1/outputs, $OUT_REQS requests on $N transactions, 4 and 16 connections"
 run_lg "$OUT/outputs.txt" --url "http://127.0.0.1:$PORT" --n "$N" --requests "$OUT_REQS" \
