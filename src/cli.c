@@ -11,6 +11,7 @@
 #include "cmd.h"
 
 #include "codec.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +222,52 @@ cli_usage(FILE *f, const char *usage, const struct cli_opt *opts, size_t n_opt)
                 strlen(left) >= help_column - 2 ? " " : "", opts[i].help);
     }
     fprintf(f, "  %-*s%s\n", help_column - 2, "-h, --help", "show this help");
+}
+
+int
+cli_parse_or_help(const char *prog, const char *usage, const struct cli_opt *opts, size_t n_opt,
+                  uint32_t pos_max, int argc, char **argv, struct cli_args *out, bool *done)
+{
+    *done = false;
+    int rc = cli_parse(prog, opts, n_opt, pos_max, argc, argv, out);
+    if (rc == CLI_EXIT_OK && out->help) {
+        cli_usage(stdout, usage, opts, n_opt);
+        *done = true;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------- subcommands */
+
+static void
+list_subcommands(FILE *f, const char *usage, const struct cmd *subs, size_t n_subs)
+{
+    fputs(usage, f);
+    for (size_t i = 0; i < n_subs; i++)
+        fprintf(f, "  %-10s %s\n", subs[i].name, subs[i].summary);
+}
+
+int
+cli_dispatch(const char *prog, const char *usage, const struct cmd *subs, size_t n_subs, int argc,
+             char **argv)
+{
+    LTD_ASSERT(argc >= 1);
+    LTD_ASSERT(n_subs > 0);
+    if (argc < 2) {
+        list_subcommands(stderr, usage, subs, n_subs);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        list_subcommands(stdout, usage, subs, n_subs);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n_subs; i++)
+        if (strcmp(subs[i].name, name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown subcommand '%.64s'\n\n", prog, name);
+    list_subcommands(stderr, usage, subs, n_subs);
+    return CLI_EXIT_USAGE;
 }
 
 /* -------------------------------------------------------------- files */
@@ -583,6 +630,23 @@ cli_parse_amount(const char *prog, const char *what, const char *s, size_t n, ui
 }
 
 int
+cli_parse_uint(const char *prog, const char *what, const char *s, uint32_t max, uint32_t *out)
+{
+    uint64_t x = 0;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 10 && !(n > 1 && s[0] == '0');
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = s[i] >= '0' && s[i] <= '9';
+        x = x * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (!ok || x < 1 || x > max)
+        return cli_error(CLI_EXIT_USAGE, prog, "%s: '%.30s' must be a whole number from 1 to %u",
+                         what, s, max);
+    *out = (uint32_t)x;
+    return CLI_EXIT_OK;
+}
+
+int
 cli_json_arg(const char *prog, const char *what, const char *arg, struct arena *a,
              struct cjson **out)
 {
@@ -642,4 +706,102 @@ cli_tx_asset_id(const struct tx *t)
 {
     LTD_ASSERT(t->has_id);
     return t->op == TX_CREATE ? &t->id : &t->asset_id;
+}
+
+/* ----------------------------------------------------- staff sessions */
+
+int
+cli_session_begin(struct cli_session *s, const char *prog, const char *usage,
+                  const struct cli_opt *opts, size_t n_opt, uint32_t pos_max, const char *key_what,
+                  int argc, char **argv, bool *done)
+{
+    LTD_ASSERT(n_opt > CLI_SESSION_OPT_KEY);
+    LTD_ASSERT(strcmp(opts[CLI_SESSION_OPT_NODE].name, "node") == 0);
+    LTD_ASSERT(strcmp(opts[CLI_SESSION_OPT_KEY].name, "key") == 0);
+    memset(s, 0, sizeof *s);
+    s->prog = prog;
+    arena_init(&s->a);
+    int rc = cli_parse_or_help(prog, usage, opts, n_opt, pos_max, argc, argv, &s->args, done);
+    if (rc || *done)
+        return rc;
+    const struct cli_val *key = &s->args.val[CLI_SESSION_OPT_KEY];
+    if (!key->set)
+        return cli_error(CLI_EXIT_USAGE, prog, "--key KEYFILE is required (%s)", key_what);
+    if ((rc = cli_read_key(prog, "--key", key->s, &s->seed, &s->pk)))
+        return rc;
+    return cli_node_open(prog, s->args.val[CLI_SESSION_OPT_NODE].s, &s->n);
+}
+
+int
+cli_session_end(struct cli_session *s, int rc)
+{
+    codec_wipe(&s->seed, sizeof s->seed);
+    net_free(s->n);
+    s->n = NULL;
+    arena_release(&s->a);
+    cli_args_release(&s->args);
+    return rc;
+}
+
+int
+cli_session_post(struct cli_session *s, struct cjson *data, const struct ltd_pubkey *to,
+                 uint64_t amount, char txid[65])
+{
+    LTD_ASSERT(s->n != NULL);
+    int rc = cli_post_record(s->prog, s->n, &s->a, &s->seed, &s->pk, data, to, amount, txid);
+    if (rc == CLI_EXIT_OK) {
+        printf("%s\n", txid);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+int
+cli_register_key(const char *prog, struct net *n, struct arena *a, const char *path, bool force,
+                 struct cjson *data, struct ltd_pubkey *pk, char txid[65])
+{
+    LTD_ASSERT(path != NULL);
+    LTD_ASSERT(data != NULL && data->type == CJSON_OBJECT);
+    struct ltd_seed seed;
+    char text[256];
+    codec_ed25519_keypair(pk, &seed);
+    size_t len = cli_format_key(&seed, pk, text, sizeof text);
+    int rc = cli_write_out(prog, path, text, len,
+                           CLI_WRITE_SECRET | (force ? 0u : (unsigned)CLI_WRITE_EXCL));
+    codec_wipe(text, sizeof text);
+    if (rc)
+        goto out;
+    rc = cli_post_record(prog, n, a, &seed, pk, data, NULL, 1, txid);
+    if (rc == CLI_EXIT_OK) {
+        printf("%s\n", txid);
+        fflush(stdout);
+    } else if (rc == CLI_EXIT_INVALID && unlink(path) == 0) {
+        fprintf(stderr, "%s: removed the unused key file '%s'\n", prog, path);
+    }
+out:
+    codec_wipe(&seed, sizeof seed);
+    return rc;
+}
+
+struct cjson *
+cli_record(struct arena *a, const char *kind)
+{
+    struct cjson *o = cjson_new_object(a);
+    cli_set_str(a, o, "ltdrs", kind);
+    cjson_obj_set(a, o, "v", cjson_new_int(a, 1));
+    return o;
+}
+
+void
+cli_set_str(struct arena *a, struct cjson *o, const char *k, const char *v)
+{
+    LTD_ASSERT(o != NULL && o->type == CJSON_OBJECT);
+    cjson_obj_set(a, o, k, cjson_new_stringz(a, v));
+}
+
+const char *
+cli_str_of(const struct cjson *o, const char *k)
+{
+    const struct cjson *v = cjson_get(o, k);
+    return v != NULL && cjson_is_string(v) ? v->str : "";
 }
