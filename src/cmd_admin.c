@@ -555,6 +555,18 @@ need_pos(const struct cli_session *ad, uint32_t i, const char *name, const char 
     return CLI_EXIT_OK;
 }
 
+/* --reason: at most ltdrs_text_bytes_max of text, lines allowed; NULL is
+ * a usage error when required. */
+static int
+reason_opt(const struct cli_session *ad, const char *reason, bool required)
+{
+    if (reason == NULL && required)
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--reason TEXT is required");
+    if (reason == NULL)
+        return CLI_EXIT_OK;
+    return cli_text_arg(ad->prog, "--reason", reason, ltdrs_text_bytes_max, false, true);
+}
+
 /* ---- activation codes ---- */
 
 enum { code_symbols = 16, code_text_bytes = code_symbols + code_symbols / 4 }; /* 80 bits */
@@ -787,8 +799,7 @@ admin_certify(int argc, char **argv)
     if (reject && reason == NULL)
         return cli_session_end(&ad,
                                cli_error(CLI_EXIT_USAGE, ad.prog, "--reject needs --reason TEXT"));
-    if (reason &&
-        (rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
+    if ((rc = reason_opt(&ad, reason, false)))
         return cli_session_end(&ad, rc);
     struct cjson *data = cli_record(&ad.a, "certify");
     cli_set_str(&ad.a, data, "department", hex);
@@ -916,10 +927,7 @@ admin_reject(int argc, char **argv)
     if ((rc = need_pos(&ad, 0, "APPLICATION_ID", &id)) ||
         (rc = cli_parse_txid(ad.prog, "APPLICATION_ID", id, hex)))
         return cli_session_end(&ad, rc);
-    if (reason == NULL)
-        return cli_session_end(&ad,
-                               cli_error(CLI_EXIT_USAGE, ad.prog, "--reason TEXT is required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
+    if ((rc = reason_opt(&ad, reason, true)))
         return cli_session_end(&ad, rc);
     struct cjson *data = cli_record(&ad.a, "decision");
     cli_set_str(&ad.a, data, "application", hex);
@@ -982,10 +990,7 @@ admin_revoke(int argc, char **argv)
     char ticket[80];
     if ((rc = need_pos(&ad, 0, "TXID:INDEX", &arg)) || (rc = ticket_arg(ad.prog, arg, ticket)))
         return cli_session_end(&ad, rc);
-    if (reason == NULL)
-        return cli_session_end(&ad,
-                               cli_error(CLI_EXIT_USAGE, ad.prog, "--reason TEXT is required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
+    if ((rc = reason_opt(&ad, reason, true)))
         return cli_session_end(&ad, rc);
     struct cjson *data = cli_record(&ad.a, "revocation");
     cli_set_str(&ad.a, data, "ticket", ticket);
@@ -1037,7 +1042,7 @@ admin_unbind(int argc, char **argv)
     if (reason == NULL || path == NULL)
         return cli_session_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
                                               "--reason TEXT and --codes-out FILE are required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
+    if ((rc = reason_opt(&ad, reason, true)))
         return cli_session_end(&ad, rc);
     make_code(code);
     struct buf csv;
