@@ -745,15 +745,22 @@ cli_session_end(struct cli_session *s, int rc)
 
 int
 cli_session_post(struct cli_session *s, struct cjson *data, const struct ltd_pubkey *to,
-                 uint64_t amount, char txid[65])
+                 uint64_t amount, const char *done_fmt, ...)
 {
     LTD_ASSERT(s->n != NULL);
+    char txid[65];
     int rc = cli_post_record(s->prog, s->n, &s->a, &s->seed, &s->pk, data, to, amount, txid);
-    if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
-        fflush(stdout);
-    }
-    return rc;
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    printf("%s\n", txid);
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, done_fmt);
+    fprintf(stderr, "%s: ", s->prog);
+    vfprintf(stderr, done_fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_EXIT_OK;
 }
 
 int

@@ -265,10 +265,11 @@ int cli_session_begin(struct cli_session *s, const char *prog, const char *usage
 /* Wipes the seed, frees the client, the arena and the arguments; returns
  * rc, so that a subcommand can end with `return cli_session_end(&s, rc)`. */
 int cli_session_end(struct cli_session *s, int rc);
-/* cli_post_record signed with the session's key (tree in s->a); prints
- * the id on stdout (flushed) when it was committed. */
+/* cli_post_record signed with the session's key (tree in s->a).  Once the
+ * record is committed, prints its id on stdout (flushed) and what was done
+ * on stderr: "<prog>: <done_fmt ...>". */
 int cli_session_post(struct cli_session *s, struct cjson *data, const struct ltd_pubkey *to,
-                     uint64_t amount, char txid[65]);
+                     uint64_t amount, const char *done_fmt, ...) LTD_PRINTF(5, 6);
 
 /*
  * `dept register` and `student register`: makes a fresh key pair, writes

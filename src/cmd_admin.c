@@ -555,6 +555,15 @@ need_pos(const struct cli_session *ad, uint32_t i, const char *name, const char 
     return CLI_EXIT_OK;
 }
 
+/* The first positional argument: a transaction id, called name in errors. */
+static int
+txid_pos(const struct cli_session *ad, const char *name, char hex[65])
+{
+    const char *id = NULL;
+    int rc = need_pos(ad, 0, name, &id);
+    return rc ? rc : cli_parse_txid(ad->prog, name, id, hex);
+}
+
 /* --reason: at most ltdrs_text_bytes_max of text, lines allowed; NULL is
  * a usage error when required. */
 static int
@@ -786,12 +795,10 @@ admin_certify(int argc, char **argv)
                                ARRAY_LEN(certify_opts), 1, admin_key, argc, argv, &done);
     if (rc || done)
         return cli_session_end(&ad, rc);
-    const char *id = NULL;
     char hex[65];
     bool approve = ad.args.val[C_APPROVE].set, reject = ad.args.val[C_REJECT].set;
     const char *reason = ad.args.val[C_REASON].s;
-    if ((rc = need_pos(&ad, 0, "DEPT_RECORD_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "DEPT_RECORD_ID", id, hex)))
+    if ((rc = txid_pos(&ad, "DEPT_RECORD_ID", hex)))
         return cli_session_end(&ad, rc);
     if (approve == reject)
         return cli_session_end(
@@ -806,10 +813,8 @@ admin_certify(int argc, char **argv)
     cli_set_str(&ad.a, data, "decision", approve ? "approved" : "rejected");
     if (reason)
         cli_set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = cli_session_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: department %s %s\n", ad.prog, hex, approve ? "certified" : "rejected");
+    rc = cli_session_post(&ad, data, NULL, 1, "department %s %s", hex,
+                          approve ? "certified" : "rejected");
     return cli_session_end(&ad, rc);
 }
 
@@ -857,11 +862,9 @@ admin_approve(int argc, char **argv)
                                ARRAY_LEN(approve_opts), 1, admin_key, argc, argv, &done);
     if (rc || done)
         return cli_session_end(&ad, rc);
-    const char *id = NULL;
     char hex[65];
     uint32_t n = 0;
-    if ((rc = need_pos(&ad, 0, "APPLICATION_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "APPLICATION_ID", id, hex)) ||
+    if ((rc = txid_pos(&ad, "APPLICATION_ID", hex)) ||
         (ad.args.val[P_TICKETS].set &&
          (rc = cli_parse_uint(ad.prog, "--tickets", ad.args.val[P_TICKETS].s, ltdrs_tickets_max,
                               &n))))
@@ -888,14 +891,11 @@ admin_approve(int argc, char **argv)
         cjson_obj_set(&ad.a, data, copied[i], cjson_clone(&ad.a, v));
     }
     const struct ltd_pubkey *dept = &app.in[0].owners[0];
-    char txid[65];
-    rc = cli_session_post(&ad, data, dept, n, txid);
-    if (rc == CLI_EXIT_OK) {
-        char b58[48];
-        codec_b58_encode32(dept->b, b58);
-        fprintf(stderr, "%s: application %s approved: %u tickets issued to department key %s\n",
-                ad.prog, hex, n, b58);
-    }
+    char b58[48];
+    codec_b58_encode32(dept->b, b58);
+    rc = cli_session_post(&ad, data, dept, n,
+                          "application %s approved: %u tickets issued to department key %s", hex, n,
+                          b58);
     return cli_session_end(&ad, rc);
 }
 
@@ -922,10 +922,9 @@ admin_reject(int argc, char **argv)
                                ARRAY_LEN(reject_opts), 1, admin_key, argc, argv, &done);
     if (rc || done)
         return cli_session_end(&ad, rc);
-    const char *id = NULL, *reason = ad.args.val[J_REASON].s;
+    const char *reason = ad.args.val[J_REASON].s;
     char hex[65];
-    if ((rc = need_pos(&ad, 0, "APPLICATION_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "APPLICATION_ID", id, hex)))
+    if ((rc = txid_pos(&ad, "APPLICATION_ID", hex)))
         return cli_session_end(&ad, rc);
     if ((rc = reason_opt(&ad, reason, true)))
         return cli_session_end(&ad, rc);
@@ -933,10 +932,7 @@ admin_reject(int argc, char **argv)
     cli_set_str(&ad.a, data, "application", hex);
     cli_set_str(&ad.a, data, "decision", "rejected");
     cli_set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = cli_session_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: application %s rejected\n", ad.prog, hex);
+    rc = cli_session_post(&ad, data, NULL, 1, "application %s rejected", hex);
     return cli_session_end(&ad, rc);
 }
 
@@ -995,10 +991,7 @@ admin_revoke(int argc, char **argv)
     struct cjson *data = cli_record(&ad.a, "revocation");
     cli_set_str(&ad.a, data, "ticket", ticket);
     cli_set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = cli_session_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: ticket %s revoked\n", ad.prog, ticket);
+    rc = cli_session_post(&ad, data, NULL, 1, "ticket %s revoked", ticket);
     return cli_session_end(&ad, rc);
 }
 
@@ -1062,12 +1055,9 @@ admin_unbind(int argc, char **argv)
         cli_set_str(&ad.a, data, "sid", sid);
         cli_set_str(&ad.a, data, "reason", reason);
         cli_set_str(&ad.a, data, "code_hash", hex);
-        char txid[65];
-        rc = cli_session_post(&ad, data, NULL, 1, txid);
-        if (rc == CLI_EXIT_OK)
-            fprintf(stderr, "%s: %s unbound; the new activation code is in '%s'\n", ad.prog, sid,
-                    path);
-        else if (rc == CLI_EXIT_INVALID && unlink(path) == 0)
+        rc = cli_session_post(&ad, data, NULL, 1, "%s unbound; the new activation code is in '%s'",
+                              sid, path);
+        if (rc == CLI_EXIT_INVALID && unlink(path) == 0)
             fprintf(stderr, "%s: removed '%s' (the code was not recorded)\n", ad.prog, path);
     }
     codec_wipe(code, sizeof code);
@@ -1123,10 +1113,7 @@ admin_announce(int argc, char **argv)
         cli_set_str(&ad.a, data, "link", link);
     if (app)
         cli_set_str(&ad.a, data, "application", hex);
-    char txid[65];
-    rc = cli_session_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: announcement published\n", ad.prog);
+    rc = cli_session_post(&ad, data, NULL, 1, "announcement published");
     return cli_session_end(&ad, rc);
 }
 

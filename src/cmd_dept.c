@@ -256,13 +256,10 @@ dept_apply(int argc, char **argv)
     cli_set_str(&d.a, data, "category", v[P_CATEGORY].s);
     if (v[P_DESC].set)
         cli_set_str(&d.a, data, "description", v[P_DESC].s);
-    char txid[65];
-    rc = cli_session_post(&d, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr,
-                "%s: applied for %u tickets for '%s' (%s to %s, %s); waiting for the "
-                "school admin's decision\n",
-                d.prog, tickets, v[P_NAME].s, start, end, v[P_VENUE].s);
+    rc = cli_session_post(&d, data, NULL, 1,
+                          "applied for %u tickets for '%s' (%s to %s, %s); waiting for the "
+                          "school admin's decision",
+                          tickets, v[P_NAME].s, start, end, v[P_VENUE].s);
     return cli_session_end(&d, rc);
 }
 
@@ -298,10 +295,7 @@ dept_close(int argc, char **argv)
         return cli_session_end(&d, rc);
     struct cjson *data = cli_record(&d.a, "close");
     cli_set_str(&d.a, data, "application", hex);
-    char txid[65];
-    rc = cli_session_post(&d, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: activity %s closed\n", d.prog, hex);
+    rc = cli_session_post(&d, data, NULL, 1, "activity %s closed", hex);
     return cli_session_end(&d, rc);
 }
 
