@@ -1,7 +1,9 @@
 /*
  * cli.c - helpers shared by the cmd_*.c files (declared in cmd.h): option
- * parsing from a table, bounded whole-file reads, atomic writes, key files,
- * argument decoding and error lines that name the option or field at fault.
+ * parsing from a table (and the --help answer), subcommand dispatch, bounded
+ * whole-file reads, atomic writes, key files, argument decoding, error lines
+ * that name the option or field at fault, and the staff commands' session:
+ * options, key and node client opened in one call and released in one.
  *
  * Library code: nothing here exits.  Each helper prints at most one error
  * line (prefixed with the command, e.g. "ltdrs tx create: ") and returns an

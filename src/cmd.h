@@ -1,16 +1,16 @@
 /*
  * cmd.h - the `ltdrs <command>` interface: the command row type, every
  * command's entry point, the exit codes, and the small helpers the cmd_*.c
- * files share (cli.c): a table-driven option parser, bounded file reading,
- * atomic output, key files, and error printing that names the option or
- * field at fault.
+ * files share (cli.c): a table-driven option parser, subcommand dispatch,
+ * bounded file reading, atomic output, key files, and error printing that
+ * names the option or field at fault; and those of the staff commands
+ * (cmd_admin.c, cli.c): the node client, records, login, the session.
  *
  * The helpers never exit: they print one error line to stderr and return an
  * exit code, so a command can still wipe its secrets on the way out.  Only
  * cmd_*.c and main.c turn codes into a process exit (STYLE rule 19).
  *
- * Not here: anything a server needs (config table, logging); commands that
- * talk to a server will add their own helpers beside these.
+ * Not here: anything a server needs (config table, logging).
  */
 #ifndef LTD_CMD_H
 #define LTD_CMD_H
