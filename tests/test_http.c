@@ -270,6 +270,7 @@ cli_closed_within(struct cli *c, unsigned ms)
 static struct cli *
 ws_open(uint16_t port, const char *path, int rcvbuf, struct res *r)
 {
+    memset(r, 0, sizeof *r); /* a failed send leaves no response to free */
     struct cli *c = xcalloc(1, sizeof *c);
     c->fd = cli_open_buf(port, rcvbuf);
     char raw[1024];
@@ -1697,8 +1698,7 @@ fast_reader(void *arg)
     struct reader *rd = arg;
     char *p;
     size_t n;
-    int op;
-    while ((op = ws_recv(rd->c, &p, &n)) == 1) {
+    while (ws_recv(rd->c, &p, &n) == 1) {
         rd->frames++;
         bool end = n == 3 && memcmp(p, "END", 3) == 0;
         free(p);
