@@ -264,9 +264,13 @@ cli_dispatch(const char *prog, const char *usage, const struct cmd *subs, size_t
         list_subcommands(stdout, usage, subs, n_subs);
         return CLI_EXIT_OK;
     }
-    for (size_t i = 0; i < n_subs; i++)
-        if (strcmp(subs[i].name, name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
+    for (size_t i = 0; i < n_subs; i++) {
+        if (strcmp(subs[i].name, name) != 0)
+            continue;
+        if (subs[i].fn == NULL)
+            return cli_session_run(subs[i].session, argc - 1, argv + 1);
+        return subs[i].fn(argc - 1, argv + 1);
+    }
     fprintf(stderr, "%s: unknown subcommand '%.64s'\n\n", prog, name);
     list_subcommands(stderr, usage, subs, n_subs);
     return CLI_EXIT_USAGE;
@@ -712,10 +716,12 @@ cli_tx_asset_id(const struct tx *t)
 
 /* ----------------------------------------------------- staff sessions */
 
-int
-cli_session_begin(struct cli_session *s, const char *prog, const char *usage,
-                  const struct cli_opt *opts, size_t n_opt, uint32_t pos_max, const char *key_what,
-                  int argc, char **argv, bool *done)
+/* Opens the session of cli_session_run; s is to be released by
+ * session_end whatever the result.  *done when --help was answered. */
+static int
+session_begin(struct cli_session *s, const char *prog, const char *usage,
+              const struct cli_opt *opts, size_t n_opt, uint32_t pos_max, const char *key_what,
+              int argc, char **argv, bool *done)
 {
     LTD_ASSERT(n_opt > CLI_SESSION_OPT_KEY);
     LTD_ASSERT(strcmp(opts[CLI_SESSION_OPT_NODE].name, "node") == 0);
@@ -734,8 +740,9 @@ cli_session_begin(struct cli_session *s, const char *prog, const char *usage,
     return cli_node_open(prog, s->args.val[CLI_SESSION_OPT_NODE].s, &s->n);
 }
 
-int
-cli_session_end(struct cli_session *s, int rc)
+/* Releases what session_begin opened (the seed wiped); returns rc. */
+static int
+session_end(struct cli_session *s, int rc)
 {
     codec_wipe(&s->seed, sizeof s->seed);
     net_free(s->n);
@@ -743,6 +750,19 @@ cli_session_end(struct cli_session *s, int rc)
     arena_release(&s->a);
     cli_args_release(&s->args);
     return rc;
+}
+
+int
+cli_session_run(const struct cli_session_cmd *c, int argc, char **argv)
+{
+    LTD_ASSERT(c != NULL && c->run != NULL);
+    struct cli_session s;
+    bool done;
+    int rc = session_begin(&s, c->prog, c->usage, c->opts, c->n_opt, c->pos_max, c->key_what, argc,
+                           argv, &done);
+    if (rc == CLI_EXIT_OK && !done)
+        rc = c->run(&s);
+    return session_end(&s, rc);
 }
 
 int

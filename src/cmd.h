@@ -35,11 +35,15 @@ enum cli_exit {
     CLI_EXIT_NET = 4,     /* network or server error (commands that talk to a server) */
 };
 
-/* One row of main.c's command table. */
+struct cli_session_cmd;
+
+/* One row of main.c's command table, or of a command's subcommand table. */
 struct cmd {
-    const char *name;                 /* `ltdrs <name>` */
-    int (*fn)(int argc, char **argv); /* argv[0] is the name; returns an enum cli_exit */
-    const char *summary;              /* one line for `ltdrs --help` */
+    const char *name;                      /* `ltdrs <name>` */
+    int (*fn)(int argc, char **argv);      /* argv[0] is the name; returns an enum cli_exit */
+    const char *summary;                   /* one line for `ltdrs --help` */
+    const struct cli_session_cmd *session; /* when fn is NULL: a keyed staff subcommand,
+                                            * run by cli_session_run (subcommands only) */
 };
 
 /* Command entry points (one cmd_<name>.c each).  Each accepts --help (usage
@@ -239,32 +243,36 @@ struct net_resp;
  * session finds them by these indices. */
 enum { CLI_SESSION_OPT_NODE = 0, CLI_SESSION_OPT_KEY = 1 };
 
-/* What a keyed staff subcommand holds from begin to end. */
+/* What a keyed staff subcommand works with; cli_session_run opens and
+ * releases it. */
 struct cli_session {
     const char *prog;     /* "ltdrs admin approve": the prefix of error lines (borrowed) */
     struct cli_args args; /* the parsed command line */
-    struct ltd_seed seed; /* the --key seed; wiped by cli_session_end */
+    struct ltd_seed seed; /* the --key seed; wiped by cli_session_run */
     struct ltd_pubkey pk; /* its public key */
     struct net *n;        /* the --node client; owned */
     struct arena a;       /* records and answers of this subcommand */
 };
 
+/* A keyed staff subcommand as a table row (struct cmd's session). */
+struct cli_session_cmd {
+    const char *prog;                  /* "ltdrs admin approve": the prefix of error lines */
+    const char *usage;                 /* the text --help prints before the options */
+    const struct cli_opt *opts;        /* rows CLI_SESSION_OPT_NODE and _KEY first */
+    size_t n_opt;                      /* rows of opts */
+    uint32_t pos_max;                  /* positional arguments accepted */
+    const char *key_what;              /* whose key: "--key KEYFILE is required (<key_what>)" */
+    int (*run)(struct cli_session *s); /* the work, once the session is open */
+};
 /*
- * Parses the options (rows CLI_SESSION_OPT_NODE and CLI_SESSION_OPT_KEY
- * first), answers --help (*done set), requires --key and reads it, opens
- * the node client.
- * [in] key_what  whose key --key is, for "--key KEYFILE is required (...)".
- * [out] s        release with cli_session_end whatever the result.
- * Returns CLI_EXIT_OK or the printed failure: CLI_EXIT_USAGE (command
- * line, --key missing, bad --node URL), CLI_EXIT_IO / CLI_EXIT_INVALID
- * (key file).
+ * Runs a keyed staff subcommand: parses argv[1..argc) against c->opts,
+ * answers --help, requires --key and reads it, opens the --node client,
+ * calls c->run, then wipes the seed and frees everything the session holds.
+ * Returns CLI_EXIT_OK after --help, what c->run returned, or the printed
+ * failure before it: CLI_EXIT_USAGE (command line, --key missing, bad
+ * --node URL), CLI_EXIT_IO or CLI_EXIT_INVALID (key file).
  */
-int cli_session_begin(struct cli_session *s, const char *prog, const char *usage,
-                      const struct cli_opt *opts, size_t n_opt, uint32_t pos_max,
-                      const char *key_what, int argc, char **argv, bool *done);
-/* Wipes the seed, frees the client, the arena and the arguments; returns
- * rc, so that a subcommand can end with `return cli_session_end(&s, rc)`. */
-int cli_session_end(struct cli_session *s, int rc);
+int cli_session_run(const struct cli_session_cmd *c, int argc, char **argv);
 /* cli_post_record signed with the session's key (tree in s->a).  Once the
  * record is committed, prints its id on stdout (flushed) and what was done
  * on stderr: "<prog>: <done_fmt ...>". */

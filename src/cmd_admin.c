@@ -539,7 +539,7 @@ static const char admin_usage[] =
     "3 file I/O, 4 node unreachable or failing\n"
     "\nsubcommands:\n";
 
-/* Every admin option table starts with these two (cli_session_begin finds
+/* Every admin option table starts with these two (cli_session_run finds
  * them by index). */
 #define NODE_KEY_OPTS CLI_NODE_OPT, CLI_KEY_OPT("the admin key file (required)")
 static const char admin_key[] = "the admin key file"; /* for "--key KEYFILE is required" */
@@ -715,48 +715,44 @@ roster_run(struct cli_session *ad, uint32_t generation, uint32_t batch, const ch
 }
 
 static int
-admin_roster(int argc, char **argv)
+admin_roster(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
     struct cli_sids s;
     memset(&s, 0, sizeof s);
     char(*codes)[code_text_bytes] = NULL;
-    int rc = cli_session_begin(&ad, "ltdrs admin roster", roster_usage, roster_opts,
-                               ARRAY_LEN(roster_opts), 2, admin_key, argc, argv, &done);
-    if (rc || done)
-        goto out;
+    int rc = CLI_EXIT_OK;
     const char *action = NULL, *file = NULL;
     uint32_t generation = 0, batch = ltdrs_roster_max;
-    if ((rc = need_pos(&ad, 0, "the action 'import'", &action)))
+    if ((rc = need_pos(ad, 0, "the action 'import'", &action)))
         goto out;
     if (strcmp(action, "import") != 0) {
-        rc = cli_error(CLI_EXIT_USAGE, ad.prog, "unknown action '%.40s' (only 'import')", action);
+        rc = cli_error(CLI_EXIT_USAGE, ad->prog, "unknown action '%.40s' (only 'import')", action);
         goto out;
     }
-    if ((rc = need_pos(&ad, 1, "FILE.csv", &file)))
+    if ((rc = need_pos(ad, 1, "FILE.csv", &file)))
         goto out;
-    if (!ad.args.val[R_GENERATION].set || !ad.args.val[R_CODES_OUT].set) {
-        rc = cli_error(CLI_EXIT_USAGE, ad.prog, "--generation N and --codes-out FILE are required");
+    if (!ad->args.val[R_GENERATION].set || !ad->args.val[R_CODES_OUT].set) {
+        rc =
+            cli_error(CLI_EXIT_USAGE, ad->prog, "--generation N and --codes-out FILE are required");
         goto out;
     }
-    if ((rc = cli_parse_uint(ad.prog, "--generation", ad.args.val[R_GENERATION].s, 999999999,
+    if ((rc = cli_parse_uint(ad->prog, "--generation", ad->args.val[R_GENERATION].s, 999999999,
                              &generation)) ||
-        (ad.args.val[R_BATCH].set &&
-         (rc = cli_parse_uint(ad.prog, "--batch", ad.args.val[R_BATCH].s, ltdrs_roster_max,
+        (ad->args.val[R_BATCH].set &&
+         (rc = cli_parse_uint(ad->prog, "--batch", ad->args.val[R_BATCH].s, ltdrs_roster_max,
                               &batch))) ||
-        (rc = cli_read_sids(ad.prog, file, &s)))
+        (rc = cli_read_sids(ad->prog, file, &s)))
         goto out;
     if (s.n == 0) {
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog, "'%s' has no valid student number", file);
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog, "'%s' has no valid student number", file);
         goto out;
     }
     codes = xcalloc(s.n, sizeof *codes);
     for (uint32_t i = 0; i < s.n; i++)
         make_code(codes[i]);
-    rc = roster_run(&ad, generation, batch, ad.args.val[R_CODES_OUT].s, &s, codes);
+    rc = roster_run(ad, generation, batch, ad->args.val[R_CODES_OUT].s, &s, codes);
     if (rc == CLI_EXIT_OK && s.n_bad + s.n_dup > 0)
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog,
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog,
                        "%u malformed and %u repeated line(s) were left out (see above)", s.n_bad,
                        s.n_dup);
 out:
@@ -765,8 +761,12 @@ out:
         free(codes);
     }
     cli_sids_release(&s);
-    return cli_session_end(&ad, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd admin_roster_cmd = {
+    "ltdrs admin roster", roster_usage, roster_opts, ARRAY_LEN(roster_opts), 2, admin_key,
+    admin_roster};
 
 /* -------------------------------------------------------------- certify */
 
@@ -787,36 +787,32 @@ static const struct cli_opt certify_opts[] = {
 };
 
 static int
-admin_certify(int argc, char **argv)
+admin_certify(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
-    int rc = cli_session_begin(&ad, "ltdrs admin certify", certify_usage, certify_opts,
-                               ARRAY_LEN(certify_opts), 1, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
+    int rc = CLI_EXIT_OK;
     char hex[65];
-    bool approve = ad.args.val[C_APPROVE].set, reject = ad.args.val[C_REJECT].set;
-    const char *reason = ad.args.val[C_REASON].s;
-    if ((rc = txid_pos(&ad, "DEPT_RECORD_ID", hex)))
-        return cli_session_end(&ad, rc);
+    bool approve = ad->args.val[C_APPROVE].set, reject = ad->args.val[C_REJECT].set;
+    const char *reason = ad->args.val[C_REASON].s;
+    if ((rc = txid_pos(ad, "DEPT_RECORD_ID", hex)))
+        return rc;
     if (approve == reject)
-        return cli_session_end(
-            &ad, cli_error(CLI_EXIT_USAGE, ad.prog, "give exactly one of --approve and --reject"));
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "give exactly one of --approve and --reject");
     if (reject && reason == NULL)
-        return cli_session_end(&ad,
-                               cli_error(CLI_EXIT_USAGE, ad.prog, "--reject needs --reason TEXT"));
-    if ((rc = reason_opt(&ad, reason, false)))
-        return cli_session_end(&ad, rc);
-    struct cjson *data = cli_record(&ad.a, "certify");
-    cli_set_str(&ad.a, data, "department", hex);
-    cli_set_str(&ad.a, data, "decision", approve ? "approved" : "rejected");
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--reject needs --reason TEXT");
+    if ((rc = reason_opt(ad, reason, false)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "certify");
+    cli_set_str(&ad->a, data, "department", hex);
+    cli_set_str(&ad->a, data, "decision", approve ? "approved" : "rejected");
     if (reason)
-        cli_set_str(&ad.a, data, "reason", reason);
-    rc = cli_session_post(&ad, data, NULL, 1, "department %s %s", hex,
-                          approve ? "certified" : "rejected");
-    return cli_session_end(&ad, rc);
+        cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "department %s %s", hex,
+                            approve ? "certified" : "rejected");
 }
+
+static const struct cli_session_cmd admin_certify_cmd = {
+    "ltdrs admin certify", certify_usage, certify_opts, ARRAY_LEN(certify_opts), 1, admin_key,
+    admin_certify};
 
 /* -------------------------------------------------------------- approve */
 
@@ -854,50 +850,47 @@ application_data(struct cli_session *ad, const char *id, struct tx *t, const str
 }
 
 static int
-admin_approve(int argc, char **argv)
+admin_approve(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
-    int rc = cli_session_begin(&ad, "ltdrs admin approve", approve_usage, approve_opts,
-                               ARRAY_LEN(approve_opts), 1, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
+    int rc = CLI_EXIT_OK;
     char hex[65];
     uint32_t n = 0;
-    if ((rc = txid_pos(&ad, "APPLICATION_ID", hex)) ||
-        (ad.args.val[P_TICKETS].set &&
-         (rc = cli_parse_uint(ad.prog, "--tickets", ad.args.val[P_TICKETS].s, ltdrs_tickets_max,
+    if ((rc = txid_pos(ad, "APPLICATION_ID", hex)) ||
+        (ad->args.val[P_TICKETS].set &&
+         (rc = cli_parse_uint(ad->prog, "--tickets", ad->args.val[P_TICKETS].s, ltdrs_tickets_max,
                               &n))))
-        return cli_session_end(&ad, rc);
+        return rc;
     struct tx app;
     const struct cjson *d = NULL;
-    if ((rc = application_data(&ad, hex, &app, &d)))
-        return cli_session_end(&ad, rc);
+    if ((rc = application_data(ad, hex, &app, &d)))
+        return rc;
     uint32_t requested = (uint32_t)strtoul(cjson_get(d, "tickets")->str, NULL, 10);
     if (n == 0)
         n = requested;
     if (n > requested)
-        return cli_session_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                              "--tickets: %u is more than the %u tickets requested",
-                                              n, requested));
-    struct cjson *data = cli_record(&ad.a, "ticket");
-    cli_set_str(&ad.a, data, "application", hex);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--tickets: %u is more than the %u tickets requested", n, requested);
+    struct cjson *data = cli_record(&ad->a, "ticket");
+    cli_set_str(&ad->a, data, "application", hex);
     static const char *const copied[] = {"name", "start", "end", "venue", "category"};
     for (size_t i = 0; i < ARRAY_LEN(copied); i++) {
         const struct cjson *v = cjson_get(d, copied[i]);
         if (v == NULL)
-            return cli_session_end(&ad, cli_error(CLI_EXIT_INVALID, ad.prog,
-                                                  "application %s has no '%s'", hex, copied[i]));
-        cjson_obj_set(&ad.a, data, copied[i], cjson_clone(&ad.a, v));
+            return cli_error(CLI_EXIT_INVALID, ad->prog, "application %s has no '%s'", hex,
+                             copied[i]);
+        cjson_obj_set(&ad->a, data, copied[i], cjson_clone(&ad->a, v));
     }
     const struct ltd_pubkey *dept = &app.in[0].owners[0];
     char b58[48];
     codec_b58_encode32(dept->b, b58);
-    rc = cli_session_post(&ad, data, dept, n,
-                          "application %s approved: %u tickets issued to department key %s", hex, n,
-                          b58);
-    return cli_session_end(&ad, rc);
+    return cli_session_post(ad, data, dept, n,
+                            "application %s approved: %u tickets issued to department key %s", hex,
+                            n, b58);
 }
+
+static const struct cli_session_cmd admin_approve_cmd = {
+    "ltdrs admin approve", approve_usage, approve_opts, ARRAY_LEN(approve_opts), 1, admin_key,
+    admin_approve};
 
 /* --------------------------------------------------------------- reject */
 
@@ -914,27 +907,25 @@ static const struct cli_opt reject_opts[] = {
 };
 
 static int
-admin_reject(int argc, char **argv)
+admin_reject(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
-    int rc = cli_session_begin(&ad, "ltdrs admin reject", reject_usage, reject_opts,
-                               ARRAY_LEN(reject_opts), 1, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
-    const char *reason = ad.args.val[J_REASON].s;
+    int rc = CLI_EXIT_OK;
+    const char *reason = ad->args.val[J_REASON].s;
     char hex[65];
-    if ((rc = txid_pos(&ad, "APPLICATION_ID", hex)))
-        return cli_session_end(&ad, rc);
-    if ((rc = reason_opt(&ad, reason, true)))
-        return cli_session_end(&ad, rc);
-    struct cjson *data = cli_record(&ad.a, "decision");
-    cli_set_str(&ad.a, data, "application", hex);
-    cli_set_str(&ad.a, data, "decision", "rejected");
-    cli_set_str(&ad.a, data, "reason", reason);
-    rc = cli_session_post(&ad, data, NULL, 1, "application %s rejected", hex);
-    return cli_session_end(&ad, rc);
+    if ((rc = txid_pos(ad, "APPLICATION_ID", hex)))
+        return rc;
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "decision");
+    cli_set_str(&ad->a, data, "application", hex);
+    cli_set_str(&ad->a, data, "decision", "rejected");
+    cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "application %s rejected", hex);
 }
+
+static const struct cli_session_cmd admin_reject_cmd = {
+    "ltdrs admin reject", reject_usage, reject_opts, ARRAY_LEN(reject_opts), 1, admin_key,
+    admin_reject};
 
 /* --------------------------------------------------------------- revoke */
 
@@ -974,26 +965,24 @@ ticket_arg(const char *prog, const char *s, char out[80])
 }
 
 static int
-admin_revoke(int argc, char **argv)
+admin_revoke(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
-    int rc = cli_session_begin(&ad, "ltdrs admin revoke", revoke_usage, revoke_opts,
-                               ARRAY_LEN(revoke_opts), 1, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
-    const char *arg = NULL, *reason = ad.args.val[V_REASON].s;
+    int rc = CLI_EXIT_OK;
+    const char *arg = NULL, *reason = ad->args.val[V_REASON].s;
     char ticket[80];
-    if ((rc = need_pos(&ad, 0, "TXID:INDEX", &arg)) || (rc = ticket_arg(ad.prog, arg, ticket)))
-        return cli_session_end(&ad, rc);
-    if ((rc = reason_opt(&ad, reason, true)))
-        return cli_session_end(&ad, rc);
-    struct cjson *data = cli_record(&ad.a, "revocation");
-    cli_set_str(&ad.a, data, "ticket", ticket);
-    cli_set_str(&ad.a, data, "reason", reason);
-    rc = cli_session_post(&ad, data, NULL, 1, "ticket %s revoked", ticket);
-    return cli_session_end(&ad, rc);
+    if ((rc = need_pos(ad, 0, "TXID:INDEX", &arg)) || (rc = ticket_arg(ad->prog, arg, ticket)))
+        return rc;
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "revocation");
+    cli_set_str(&ad->a, data, "ticket", ticket);
+    cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "ticket %s revoked", ticket);
 }
+
+static const struct cli_session_cmd admin_revoke_cmd = {
+    "ltdrs admin revoke", revoke_usage, revoke_opts, ARRAY_LEN(revoke_opts), 1, admin_key,
+    admin_revoke};
 
 /* --------------------------------------------------------------- unbind */
 
@@ -1014,36 +1003,30 @@ static const struct cli_opt unbind_opts[] = {
 };
 
 static int
-admin_unbind(int argc, char **argv)
+admin_unbind(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
     char code[code_text_bytes] = {0};
-    int rc = cli_session_begin(&ad, "ltdrs admin unbind", unbind_usage, unbind_opts,
-                               ARRAY_LEN(unbind_opts), 1, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
-    const char *sid = NULL, *reason = ad.args.val[U_REASON].s, *path = ad.args.val[U_CODES_OUT].s;
-    if ((rc = need_pos(&ad, 0, "SID", &sid)))
-        return cli_session_end(&ad, rc);
+    int rc = CLI_EXIT_OK;
+    const char *sid = NULL, *reason = ad->args.val[U_REASON].s, *path = ad->args.val[U_CODES_OUT].s;
+    if ((rc = need_pos(ad, 0, "SID", &sid)))
+        return rc;
     if (!ltdrs_sid_ok(sid))
-        return cli_session_end(&ad,
-                               cli_error(CLI_EXIT_USAGE, ad.prog,
-                                         "SID: '%.40s' is not a student number (1-32 characters "
-                                         "of 0-9 A-Z a-z _ -)",
-                                         sid));
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "SID: '%.40s' is not a student number (1-32 characters "
+                         "of 0-9 A-Z a-z _ -)",
+                         sid);
     if (reason == NULL || path == NULL)
-        return cli_session_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                              "--reason TEXT and --codes-out FILE are required"));
-    if ((rc = reason_opt(&ad, reason, true)))
-        return cli_session_end(&ad, rc);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--reason TEXT and --codes-out FILE are required");
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
     make_code(code);
     struct buf csv;
     buf_init(&csv);
     buf_addf(&csv, "sid,code\n%s,%s\n", sid, code);
-    rc = cli_write_out(ad.prog, path, csv.p, csv.len,
+    rc = cli_write_out(ad->prog, path, csv.p, csv.len,
                        CLI_WRITE_SECRET |
-                           (ad.args.val[U_FORCE].set ? 0u : (unsigned)CLI_WRITE_EXCL));
+                           (ad->args.val[U_FORCE].set ? 0u : (unsigned)CLI_WRITE_EXCL));
     codec_wipe(csv.p, csv.len);
     buf_release(&csv);
     if (rc == CLI_EXIT_OK) {
@@ -1051,18 +1034,22 @@ admin_unbind(int argc, char **argv)
         char hex[65];
         ltdrs_code_hash(sid, code, h);
         hex_encode(hex, h, 32);
-        struct cjson *data = cli_record(&ad.a, "unbind");
-        cli_set_str(&ad.a, data, "sid", sid);
-        cli_set_str(&ad.a, data, "reason", reason);
-        cli_set_str(&ad.a, data, "code_hash", hex);
-        rc = cli_session_post(&ad, data, NULL, 1, "%s unbound; the new activation code is in '%s'",
+        struct cjson *data = cli_record(&ad->a, "unbind");
+        cli_set_str(&ad->a, data, "sid", sid);
+        cli_set_str(&ad->a, data, "reason", reason);
+        cli_set_str(&ad->a, data, "code_hash", hex);
+        rc = cli_session_post(ad, data, NULL, 1, "%s unbound; the new activation code is in '%s'",
                               sid, path);
         if (rc == CLI_EXIT_INVALID && unlink(path) == 0)
-            fprintf(stderr, "%s: removed '%s' (the code was not recorded)\n", ad.prog, path);
+            fprintf(stderr, "%s: removed '%s' (the code was not recorded)\n", ad->prog, path);
     }
     codec_wipe(code, sizeof code);
-    return cli_session_end(&ad, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd admin_unbind_cmd = {
+    "ltdrs admin unbind", unbind_usage, unbind_opts, ARRAY_LEN(unbind_opts), 1, admin_key,
+    admin_unbind};
 
 /* ------------------------------------------------------------- announce */
 
@@ -1083,61 +1070,35 @@ static const struct cli_opt announce_opts[] = {
 };
 
 static int
-admin_announce(int argc, char **argv)
+admin_announce(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
-    int rc = cli_session_begin(&ad, "ltdrs admin announce", announce_usage, announce_opts,
-                               ARRAY_LEN(announce_opts), 0, admin_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&ad, rc);
-    const char *title = ad.args.val[N_TITLE].s, *text = ad.args.val[N_TEXT].s;
-    const char *link = ad.args.val[N_LINK].s, *app = ad.args.val[N_APPLICATION].s;
+    int rc = CLI_EXIT_OK;
+    const char *title = ad->args.val[N_TITLE].s, *text = ad->args.val[N_TEXT].s;
+    const char *link = ad->args.val[N_LINK].s, *app = ad->args.val[N_APPLICATION].s;
     char hex[65];
     if (title == NULL || text == NULL)
-        return cli_session_end(
-            &ad, cli_error(CLI_EXIT_USAGE, ad.prog, "--title and --text are required"));
-    if ((rc = cli_text_arg(ad.prog, "--title", title, ltdrs_name_bytes_max, false, false)) ||
-        (rc = cli_text_arg(ad.prog, "--text", text, ltdrs_text_bytes_max, false, true)) ||
-        (link && (rc = cli_text_arg(ad.prog, "--link", link, 500, false, false))) ||
-        (app && (rc = cli_parse_txid(ad.prog, "--application", app, hex))))
-        return cli_session_end(&ad, rc);
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--title and --text are required");
+    if ((rc = cli_text_arg(ad->prog, "--title", title, ltdrs_name_bytes_max, false, false)) ||
+        (rc = cli_text_arg(ad->prog, "--text", text, ltdrs_text_bytes_max, false, true)) ||
+        (link && (rc = cli_text_arg(ad->prog, "--link", link, 500, false, false))) ||
+        (app && (rc = cli_parse_txid(ad->prog, "--application", app, hex))))
+        return rc;
     if (link && strncmp(link, "https://", 8) != 0 && strncmp(link, "http://", 7) != 0)
-        return cli_session_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                              "--link: '%.80s' is not an http:// or https:// URL",
-                                              link));
-    struct cjson *data = cli_record(&ad.a, "announcement");
-    cli_set_str(&ad.a, data, "title", title);
-    cli_set_str(&ad.a, data, "text", text);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--link: '%.80s' is not an http:// or https:// URL", link);
+    struct cjson *data = cli_record(&ad->a, "announcement");
+    cli_set_str(&ad->a, data, "title", title);
+    cli_set_str(&ad->a, data, "text", text);
     if (link)
-        cli_set_str(&ad.a, data, "link", link);
+        cli_set_str(&ad->a, data, "link", link);
     if (app)
-        cli_set_str(&ad.a, data, "application", hex);
-    rc = cli_session_post(&ad, data, NULL, 1, "announcement published");
-    return cli_session_end(&ad, rc);
+        cli_set_str(&ad->a, data, "application", hex);
+    return cli_session_post(ad, data, NULL, 1, "announcement published");
 }
 
-/* -------------------------------------------------------------- dispatch */
-
-static int admin_report(int argc, char **argv);
-
-static const struct cmd admin_subcommands[] = {
-    {"roster", admin_roster, "roster import: student numbers in, activation codes out"},
-    {"certify", admin_certify, "certify or reject a department"},
-    {"approve", admin_approve, "approve an application: issue its tickets"},
-    {"reject", admin_reject, "reject an application with a reason"},
-    {"revoke", admin_revoke, "revoke a student's ticket"},
-    {"unbind", admin_unbind, "free a student number, with a new activation code"},
-    {"announce", admin_announce, "publish an announcement"},
-    {"report", admin_report, "all-students report (legal tickets), CSV export"},
-};
-
-int
-cmd_admin(int argc, char **argv)
-{
-    return cli_dispatch("ltdrs admin", admin_usage, admin_subcommands, ARRAY_LEN(admin_subcommands),
-                        argc, argv);
-}
+static const struct cli_session_cmd admin_announce_cmd = {
+    "ltdrs admin announce", announce_usage, announce_opts, ARRAY_LEN(announce_opts), 0, admin_key,
+    admin_announce};
 
 /* --------------------------------------------------------------- report */
 
@@ -1270,38 +1231,58 @@ out:
 }
 
 static int
-admin_report(int argc, char **argv)
+admin_report(struct cli_session *ad)
 {
-    struct cli_session ad;
-    bool done;
     struct buf q;
     buf_init(&q);
-    int rc = cli_session_begin(&ad, "ltdrs admin report", report_usage, report_opts,
-                               ARRAY_LEN(report_opts), 0, admin_key, argc, argv, &done);
+    int rc = CLI_EXIT_OK;
     char role[16] = "";
-    if (rc || done || (rc = report_query(&ad, &q)) ||
-        (rc = cli_login(ad.prog, ad.n, &ad.seed, &ad.pk, role)))
+    if ((rc = report_query(ad, &q)) || (rc = cli_login(ad->prog, ad->n, &ad->seed, &ad->pk, role)))
         goto out;
     if (strcmp(role, "admin") != 0) {
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog,
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog,
                        "--key: this key logs in as '%s', not as the school admin", role);
         goto out;
     }
-    if (ad.args.val[T_CSV].set) {
-        rc = report_csv(&ad, q.p, ad.args.val[T_CSV].s);
+    if (ad->args.val[T_CSV].set) {
+        rc = report_csv(ad, q.p, ad->args.val[T_CSV].s);
     } else {
         uint64_t tot[3] = {0, 0, 0};
         bool more = true;
         printf("%-20s %8s  %s\n", "sid", "legal", "name");
         for (uint32_t page = 1; more && rc == CLI_EXIT_OK && page <= 1000000; page++)
-            rc = report_page(&ad, q.p, page, tot, &more);
+            rc = report_page(ad, q.p, page, tot, &more);
         if (rc == CLI_EXIT_OK)
             printf("students: %llu; with a legal ticket: %llu; legal tickets: %llu\n",
                    (unsigned long long)tot[0], (unsigned long long)tot[1],
                    (unsigned long long)tot[2]);
     }
-    cli_logout(ad.n);
+    cli_logout(ad->n);
 out:
     buf_release(&q);
-    return cli_session_end(&ad, rc);
+    return rc;
+}
+
+static const struct cli_session_cmd admin_report_cmd = {
+    "ltdrs admin report", report_usage, report_opts, ARRAY_LEN(report_opts), 0, admin_key,
+    admin_report};
+
+/* -------------------------------------------------------------- dispatch */
+
+static const struct cmd admin_subcommands[] = {
+    {"roster", NULL, "roster import: student numbers in, activation codes out", &admin_roster_cmd},
+    {"certify", NULL, "certify or reject a department", &admin_certify_cmd},
+    {"approve", NULL, "approve an application: issue its tickets", &admin_approve_cmd},
+    {"reject", NULL, "reject an application with a reason", &admin_reject_cmd},
+    {"revoke", NULL, "revoke a student's ticket", &admin_revoke_cmd},
+    {"unbind", NULL, "free a student number, with a new activation code", &admin_unbind_cmd},
+    {"announce", NULL, "publish an announcement", &admin_announce_cmd},
+    {"report", NULL, "all-students report (legal tickets), CSV export", &admin_report_cmd},
+};
+
+int
+cmd_admin(int argc, char **argv)
+{
+    return cli_dispatch("ltdrs admin", admin_usage, admin_subcommands, ARRAY_LEN(admin_subcommands),
+                        argc, argv);
 }

@@ -219,49 +219,44 @@ apply_texts(struct cli_session *d)
 }
 
 static int
-dept_apply(int argc, char **argv)
+dept_apply(struct cli_session *d)
 {
-    struct cli_session d;
-    bool done;
-    int rc = cli_session_begin(&d, "ltdrs dept apply", apply_usage, apply_opts,
-                               ARRAY_LEN(apply_opts), 0, dept_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&d, rc);
-    const struct cli_val *v = d.args.val;
+    int rc = CLI_EXIT_OK;
+    const struct cli_val *v = d->args.val;
     const char *zone = v[P_ZONE].set ? v[P_ZONE].s : "+08:00";
     char start[40], end[40];
     int64_t s0 = 0, s1 = 0;
     uint32_t tickets = 0;
-    if ((rc = apply_texts(&d)))
-        return cli_session_end(&d, rc);
+    if ((rc = apply_texts(d)))
+        return rc;
     if (!v[P_START].set || !v[P_END].set || !v[P_TICKETS].set)
-        return cli_session_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--start, --end and --tickets are required"));
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--start, --end and --tickets are required");
     if (!zone_ok(zone))
-        return cli_session_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--zone: '%.20s' is not Z or ±HH:MM", zone));
-    if ((rc = time_opt(d.prog, "--start", v[P_START].s, zone, false, start, &s0)) ||
-        (rc = time_opt(d.prog, "--end", v[P_END].s, zone, true, end, &s1)) ||
-        (rc = cli_parse_uint(d.prog, "--tickets", v[P_TICKETS].s, ltdrs_tickets_max, &tickets)))
-        return cli_session_end(&d, rc);
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--zone: '%.20s' is not Z or ±HH:MM", zone);
+    if ((rc = time_opt(d->prog, "--start", v[P_START].s, zone, false, start, &s0)) ||
+        (rc = time_opt(d->prog, "--end", v[P_END].s, zone, true, end, &s1)) ||
+        (rc = cli_parse_uint(d->prog, "--tickets", v[P_TICKETS].s, ltdrs_tickets_max, &tickets)))
+        return rc;
     if (s1 < s0)
-        return cli_session_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--end (%s) is before --start (%s)", end, start));
-    struct cjson *data = cli_record(&d.a, "application");
-    cli_set_str(&d.a, data, "name", v[P_NAME].s);
-    cli_set_str(&d.a, data, "start", start);
-    cli_set_str(&d.a, data, "end", end);
-    cli_set_str(&d.a, data, "venue", v[P_VENUE].s);
-    cjson_obj_set(&d.a, data, "tickets", cjson_new_int(&d.a, tickets));
-    cli_set_str(&d.a, data, "category", v[P_CATEGORY].s);
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--end (%s) is before --start (%s)", end, start);
+    struct cjson *data = cli_record(&d->a, "application");
+    cli_set_str(&d->a, data, "name", v[P_NAME].s);
+    cli_set_str(&d->a, data, "start", start);
+    cli_set_str(&d->a, data, "end", end);
+    cli_set_str(&d->a, data, "venue", v[P_VENUE].s);
+    cjson_obj_set(&d->a, data, "tickets", cjson_new_int(&d->a, tickets));
+    cli_set_str(&d->a, data, "category", v[P_CATEGORY].s);
     if (v[P_DESC].set)
-        cli_set_str(&d.a, data, "description", v[P_DESC].s);
-    rc = cli_session_post(&d, data, NULL, 1,
+        cli_set_str(&d->a, data, "description", v[P_DESC].s);
+    rc = cli_session_post(d, data, NULL, 1,
                           "applied for %u tickets for '%s' (%s to %s, %s); waiting for the "
                           "school admin's decision",
                           tickets, v[P_NAME].s, start, end, v[P_VENUE].s);
-    return cli_session_end(&d, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_apply_cmd = {
+    "ltdrs dept apply", apply_usage, apply_opts, ARRAY_LEN(apply_opts), 0, dept_key, dept_apply};
 
 /* ---------------------------------------------------------------- close */
 
@@ -279,25 +274,21 @@ static const struct cli_opt close_opts[] = {
 };
 
 static int
-dept_close(int argc, char **argv)
+dept_close(struct cli_session *d)
 {
-    struct cli_session d;
-    bool done;
-    int rc = cli_session_begin(&d, "ltdrs dept close", close_usage, close_opts,
-                               ARRAY_LEN(close_opts), 0, dept_key, argc, argv, &done);
-    if (rc || done)
-        return cli_session_end(&d, rc);
+    int rc = CLI_EXIT_OK;
     char hex[65];
-    if (!d.args.val[C_APPLICATION].set)
-        return cli_session_end(&d,
-                               cli_error(CLI_EXIT_USAGE, d.prog, "--application ID is required"));
-    if ((rc = cli_parse_txid(d.prog, "--application", d.args.val[C_APPLICATION].s, hex)))
-        return cli_session_end(&d, rc);
-    struct cjson *data = cli_record(&d.a, "close");
-    cli_set_str(&d.a, data, "application", hex);
-    rc = cli_session_post(&d, data, NULL, 1, "activity %s closed", hex);
-    return cli_session_end(&d, rc);
+    if (!d->args.val[C_APPLICATION].set)
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--application ID is required");
+    if ((rc = cli_parse_txid(d->prog, "--application", d->args.val[C_APPLICATION].s, hex)))
+        return rc;
+    struct cjson *data = cli_record(&d->a, "close");
+    cli_set_str(&d->a, data, "application", hex);
+    return cli_session_post(d, data, NULL, 1, "activity %s closed", hex);
 }
+
+static const struct cli_session_cmd dept_close_cmd = {
+    "ltdrs dept close", close_usage, close_opts, ARRAY_LEN(close_opts), 0, dept_key, dept_close};
 
 /* ----------------------------------------------------------- distribute */
 
@@ -956,32 +947,28 @@ print_summary(const struct dist *x)
 }
 
 static int
-dept_distribute(int argc, char **argv)
+dept_distribute(struct cli_session *d)
 {
-    struct cli_session d;
-    bool done;
     struct dist x;
     memset(&x, 0, sizeof x);
-    x.d = &d;
-    int rc = cli_session_begin(&d, "ltdrs dept distribute", distribute_usage, distribute_opts,
-                               ARRAY_LEN(distribute_opts), 1, dept_key, argc, argv, &done);
+    x.d = d;
+    int rc = CLI_EXIT_OK;
     uint32_t batch = dist_batch_default;
-    if (rc || done)
-        goto out;
-    if (!d.args.val[X_APPLICATION].set || d.args.n_pos != 1) {
-        rc = cli_error(CLI_EXIT_USAGE, d.prog, "--application ID and FILE.csv are required");
+    if (!d->args.val[X_APPLICATION].set || d->args.n_pos != 1) {
+        rc = cli_error(CLI_EXIT_USAGE, d->prog, "--application ID and FILE.csv are required");
         goto out;
     }
-    if ((rc = cli_parse_txid(d.prog, "--application", d.args.val[X_APPLICATION].s, x.app)) ||
-        (d.args.val[X_BATCH].set &&
-         (rc = cli_parse_uint(d.prog, "--batch", d.args.val[X_BATCH].s, dist_batch_max, &batch))) ||
-        (rc = cli_read_sids(d.prog, d.args.pos[0], &x.s)) || (rc = load_outputs(&x)))
+    if ((rc = cli_parse_txid(d->prog, "--application", d->args.val[X_APPLICATION].s, x.app)) ||
+        (d->args.val[X_BATCH].set &&
+         (rc = cli_parse_uint(d->prog, "--batch", d->args.val[X_BATCH].s, dist_batch_max,
+                              &batch))) ||
+        (rc = cli_read_sids(d->prog, d->args.pos[0], &x.s)) || (rc = load_outputs(&x)))
         goto out;
     load_name(&x);
     if ((rc = classify(&x)))
         goto out;
     print_preview(&x);
-    if (d.args.val[X_PREVIEW].set)
+    if (d->args.val[X_PREVIEW].set)
         goto out;
     x.tty = isatty(STDERR_FILENO) == 1;
     x.last_line_ms = ltd_now_ms();
@@ -991,8 +978,16 @@ dept_distribute(int argc, char **argv)
         rc = rc_send;
 out:
     dist_release(&x);
-    return cli_session_end(&d, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_distribute_cmd = {"ltdrs dept distribute",
+                                                           distribute_usage,
+                                                           distribute_opts,
+                                                           ARRAY_LEN(distribute_opts),
+                                                           1,
+                                                           dept_key,
+                                                           dept_distribute};
 
 /* --------------------------------------------------------------- status */
 
@@ -1079,31 +1074,28 @@ status_applications(struct cli_session *d)
 }
 
 static int
-dept_status(int argc, char **argv)
+dept_status(struct cli_session *d)
 {
-    struct cli_session d;
-    bool done;
-    int rc = cli_session_begin(&d, "ltdrs dept status", status_usage, status_opts,
-                               ARRAY_LEN(status_opts), 0, dept_key, argc, argv, &done);
+    int rc = CLI_EXIT_OK;
     struct cjson *role = NULL, *stats = NULL;
-    if (rc || done || (rc = status_role(&d, &role)))
-        return cli_session_end(&d, rc);
+    if ((rc = status_role(d, &role)))
+        return rc;
     printf("department %s\n  id %s, %s\n", cli_str_of(role, "name"), cli_str_of(role, "department"),
            strcmp(cli_str_of(role, "status"), "approved") == 0 ? "certified"
                                                                : cli_str_of(role, "status"));
     if (strcmp(cli_str_of(role, "status"), "rejected") == 0)
-        return cli_session_end(&d, CLI_EXIT_OK); /* a rejected department cannot log in */
+        return CLI_EXIT_OK; /* a rejected department cannot log in */
     char r[16];
-    if ((rc = cli_login(d.prog, d.n, &d.seed, &d.pk, r)))
-        return cli_session_end(&d, rc);
+    if ((rc = cli_login(d->prog, d->n, &d->seed, &d->pk, r)))
+        return rc;
     char p[160];
     snprintf(p, sizeof p, "/ltdrs/api/v1/departments/%s/stats", cli_str_of(role, "department"));
     struct net_resp resp;
     net_resp_init(&resp);
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
-    if (net_get(d.n, p, &resp, &eb) == LTD_OK &&
-        cjson_parse(&d.a, resp.body.p, resp.body.len, NULL, &stats, &eb) == LTD_OK) {
+    if (net_get(d->n, p, &resp, &eb) == LTD_OK &&
+        cjson_parse(&d->a, resp.body.p, resp.body.len, NULL, &stats, &eb) == LTD_OK) {
         const struct cjson *apps = cjson_get(stats, "applications");
         printf("  applications: %lld (pending %lld, approved %lld, rejected %lld)\n",
                int_of(apps, "total"), int_of(apps, "pending"), int_of(apps, "approved"),
@@ -1112,19 +1104,23 @@ dept_status(int argc, char **argv)
     }
     net_resp_release(&resp);
     printf("applications:\n");
-    rc = status_applications(&d);
-    cli_logout(d.n);
-    return cli_session_end(&d, rc);
+    rc = status_applications(d);
+    cli_logout(d->n);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_status_cmd = {
+    "ltdrs dept status", status_usage, status_opts, ARRAY_LEN(status_opts), 0, dept_key,
+    dept_status};
 
 /* ------------------------------------------------------------- dispatch */
 
 static const struct cmd dept_subcommands[] = {
-    {"register", dept_register, "make the department's key and file its record"},
-    {"apply", dept_apply, "apply for an activity's tickets"},
-    {"distribute", dept_distribute, "give tickets to the students of a CSV file"},
-    {"close", dept_close, "close an activity (its remaining tickets lapse)"},
-    {"status", dept_status, "applications, their status and remaining tickets"},
+    {"register", dept_register, "make the department's key and file its record", NULL},
+    {"apply", NULL, "apply for an activity's tickets", &dept_apply_cmd},
+    {"distribute", NULL, "give tickets to the students of a CSV file", &dept_distribute_cmd},
+    {"close", NULL, "close an activity (its remaining tickets lapse)", &dept_close_cmd},
+    {"status", NULL, "applications, their status and remaining tickets", &dept_status_cmd},
 };
 
 int

@@ -281,8 +281,8 @@ out:
 /* ------------------------------------------------------------- dispatch */
 
 static const struct cmd student_subcommands[] = {
-    {"register", student_register, "bind a new key to your student number"},
-    {"tickets", student_tickets, "look up the tickets of a student number"},
+    {"register", student_register, "bind a new key to your student number", NULL},
+    {"tickets", student_tickets, "look up the tickets of a student number", NULL},
 };
 
 int

@@ -969,10 +969,10 @@ out:
 /* ---------------------------------------------------------- dispatch */
 
 static const struct cmd tx_subcommands[] = {
-    {"create", tx_create, "build and sign a CREATE"},
-    {"transfer", tx_transfer, "spend outputs of transactions given as files"},
-    {"sign", tx_sign_cmd, "add a key's signatures (co-signing)"},
-    {"verify", tx_verify, "check a transaction offline"},
+    {"create", tx_create, "build and sign a CREATE", NULL},
+    {"transfer", tx_transfer, "spend outputs of transactions given as files", NULL},
+    {"sign", tx_sign_cmd, "add a key's signatures (co-signing)", NULL},
+    {"verify", tx_verify, "check a transaction offline", NULL},
 };
 
 int
