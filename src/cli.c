@@ -1,7 +1,9 @@
 /*
  * cli.c - helpers shared by the cmd_*.c files (declared in cmd.h): option
- * parsing from a table, bounded whole-file reads, atomic writes, key files,
- * argument decoding and error lines that name the option or field at fault.
+ * parsing from a table (and the --help answer), subcommand dispatch, bounded
+ * whole-file reads, atomic writes, key files, argument decoding, error lines
+ * that name the option or field at fault, and the staff commands' session:
+ * options, key and node client opened in one call and released in one.
  *
  * Library code: nothing here exits.  Each helper prints at most one error
  * line (prefixed with the command, e.g. "ltdrs tx create: ") and returns an
@@ -11,6 +13,7 @@
 #include "cmd.h"
 
 #include "codec.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +224,56 @@ cli_usage(FILE *f, const char *usage, const struct cli_opt *opts, size_t n_opt)
                 strlen(left) >= help_column - 2 ? " " : "", opts[i].help);
     }
     fprintf(f, "  %-*s%s\n", help_column - 2, "-h, --help", "show this help");
+}
+
+int
+cli_parse_or_help(const char *prog, const char *usage, const struct cli_opt *opts, size_t n_opt,
+                  uint32_t pos_max, int argc, char **argv, struct cli_args *out, bool *done)
+{
+    *done = false;
+    int rc = cli_parse(prog, opts, n_opt, pos_max, argc, argv, out);
+    if (rc == CLI_EXIT_OK && out->help) {
+        cli_usage(stdout, usage, opts, n_opt);
+        *done = true;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------- subcommands */
+
+static void
+list_subcommands(FILE *f, const char *usage, const struct cmd *subs, size_t n_subs)
+{
+    fputs(usage, f);
+    for (size_t i = 0; i < n_subs; i++)
+        fprintf(f, "  %-10s %s\n", subs[i].name, subs[i].summary);
+}
+
+int
+cli_dispatch(const char *prog, const char *usage, const struct cmd *subs, size_t n_subs, int argc,
+             char **argv)
+{
+    LTD_ASSERT(argc >= 1);
+    LTD_ASSERT(n_subs > 0);
+    if (argc < 2) {
+        list_subcommands(stderr, usage, subs, n_subs);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        list_subcommands(stdout, usage, subs, n_subs);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n_subs; i++) {
+        if (strcmp(subs[i].name, name) != 0)
+            continue;
+        if (subs[i].fn == NULL)
+            return cli_session_run(subs[i].session, argc - 1, argv + 1);
+        return subs[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "%s: unknown subcommand '%.64s'\n\n", prog, name);
+    list_subcommands(stderr, usage, subs, n_subs);
+    return CLI_EXIT_USAGE;
 }
 
 /* -------------------------------------------------------------- files */
@@ -583,6 +636,23 @@ cli_parse_amount(const char *prog, const char *what, const char *s, size_t n, ui
 }
 
 int
+cli_parse_uint(const char *prog, const char *what, const char *s, uint32_t max, uint32_t *out)
+{
+    uint64_t x = 0;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 10 && !(n > 1 && s[0] == '0');
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = s[i] >= '0' && s[i] <= '9';
+        x = x * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (!ok || x < 1 || x > max)
+        return cli_error(CLI_EXIT_USAGE, prog, "%s: '%.30s' must be a whole number from 1 to %u",
+                         what, s, max);
+    *out = (uint32_t)x;
+    return CLI_EXIT_OK;
+}
+
+int
 cli_json_arg(const char *prog, const char *what, const char *arg, struct arena *a,
              struct cjson **out)
 {
@@ -642,4 +712,125 @@ cli_tx_asset_id(const struct tx *t)
 {
     LTD_ASSERT(t->has_id);
     return t->op == TX_CREATE ? &t->id : &t->asset_id;
+}
+
+/* ----------------------------------------------------- staff sessions */
+
+/* Opens the session of cli_session_run; s is to be released by
+ * session_end whatever the result.  *done when --help was answered. */
+static int
+session_begin(struct cli_session *s, const char *prog, const char *usage,
+              const struct cli_opt *opts, size_t n_opt, uint32_t pos_max, const char *key_what,
+              int argc, char **argv, bool *done)
+{
+    LTD_ASSERT(n_opt > CLI_SESSION_OPT_KEY);
+    LTD_ASSERT(strcmp(opts[CLI_SESSION_OPT_NODE].name, "node") == 0);
+    LTD_ASSERT(strcmp(opts[CLI_SESSION_OPT_KEY].name, "key") == 0);
+    memset(s, 0, sizeof *s);
+    s->prog = prog;
+    arena_init(&s->a);
+    int rc = cli_parse_or_help(prog, usage, opts, n_opt, pos_max, argc, argv, &s->args, done);
+    if (rc || *done)
+        return rc;
+    const struct cli_val *key = &s->args.val[CLI_SESSION_OPT_KEY];
+    if (!key->set)
+        return cli_error(CLI_EXIT_USAGE, prog, "--key KEYFILE is required (%s)", key_what);
+    if ((rc = cli_read_key(prog, "--key", key->s, &s->seed, &s->pk)))
+        return rc;
+    return cli_node_open(prog, s->args.val[CLI_SESSION_OPT_NODE].s, &s->n);
+}
+
+/* Releases what session_begin opened (the seed wiped); returns rc. */
+static int
+session_end(struct cli_session *s, int rc)
+{
+    codec_wipe(&s->seed, sizeof s->seed);
+    net_free(s->n);
+    s->n = NULL;
+    arena_release(&s->a);
+    cli_args_release(&s->args);
+    return rc;
+}
+
+int
+cli_session_run(const struct cli_session_cmd *c, int argc, char **argv)
+{
+    LTD_ASSERT(c != NULL && c->run != NULL);
+    struct cli_session s;
+    bool done;
+    int rc = session_begin(&s, c->prog, c->usage, c->opts, c->n_opt, c->pos_max, c->key_what, argc,
+                           argv, &done);
+    if (rc == CLI_EXIT_OK && !done)
+        rc = c->run(&s);
+    return session_end(&s, rc);
+}
+
+int
+cli_session_post(struct cli_session *s, struct cjson *data, const struct ltd_pubkey *to,
+                 uint64_t amount, const char *done_fmt, ...)
+{
+    LTD_ASSERT(s->n != NULL);
+    char txid[65];
+    int rc = cli_post_record(s->prog, s->n, &s->a, &s->seed, &s->pk, data, to, amount, txid);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    printf("%s\n", txid);
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, done_fmt);
+    fprintf(stderr, "%s: ", s->prog);
+    vfprintf(stderr, done_fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_EXIT_OK;
+}
+
+int
+cli_register_key(const char *prog, struct net *n, struct arena *a, const char *path, bool force,
+                 struct cjson *data, struct ltd_pubkey *pk, char txid[65])
+{
+    LTD_ASSERT(path != NULL);
+    LTD_ASSERT(data != NULL && data->type == CJSON_OBJECT);
+    struct ltd_seed seed;
+    char text[256];
+    codec_ed25519_keypair(pk, &seed);
+    size_t len = cli_format_key(&seed, pk, text, sizeof text);
+    int rc = cli_write_out(prog, path, text, len,
+                           CLI_WRITE_SECRET | (force ? 0u : (unsigned)CLI_WRITE_EXCL));
+    codec_wipe(text, sizeof text);
+    if (rc)
+        goto out;
+    rc = cli_post_record(prog, n, a, &seed, pk, data, NULL, 1, txid);
+    if (rc == CLI_EXIT_OK) {
+        printf("%s\n", txid);
+        fflush(stdout);
+    } else if (rc == CLI_EXIT_INVALID && unlink(path) == 0) {
+        fprintf(stderr, "%s: removed the unused key file '%s'\n", prog, path);
+    }
+out:
+    codec_wipe(&seed, sizeof seed);
+    return rc;
+}
+
+struct cjson *
+cli_record(struct arena *a, const char *kind)
+{
+    struct cjson *o = cjson_new_object(a);
+    cli_set_str(a, o, "ltdrs", kind);
+    cjson_obj_set(a, o, "v", cjson_new_int(a, 1));
+    return o;
+}
+
+void
+cli_set_str(struct arena *a, struct cjson *o, const char *k, const char *v)
+{
+    LTD_ASSERT(o != NULL && o->type == CJSON_OBJECT);
+    cjson_obj_set(a, o, k, cjson_new_stringz(a, v));
+}
+
+const char *
+cli_str_of(const struct cjson *o, const char *k)
+{
+    const struct cjson *v = cjson_get(o, k);
+    return v != NULL && cjson_is_string(v) ? v->str : "";
 }

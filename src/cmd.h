@@ -1,16 +1,16 @@
 /*
  * cmd.h - the `ltdrs <command>` interface: the command row type, every
  * command's entry point, the exit codes, and the small helpers the cmd_*.c
- * files share (cli.c): a table-driven option parser, bounded file reading,
- * atomic output, key files, and error printing that names the option or
- * field at fault.
+ * files share (cli.c): a table-driven option parser, subcommand dispatch,
+ * bounded file reading, atomic output, key files, and error printing that
+ * names the option or field at fault; and those of the staff commands
+ * (cmd_admin.c, cli.c): the node client, records, login, the session.
  *
  * The helpers never exit: they print one error line to stderr and return an
  * exit code, so a command can still wipe its secrets on the way out.  Only
  * cmd_*.c and main.c turn codes into a process exit (STYLE rule 19).
  *
- * Not here: anything a server needs (config table, logging); commands that
- * talk to a server will add their own helpers beside these.
+ * Not here: anything a server needs (config table, logging).
  */
 #ifndef LTD_CMD_H
 #define LTD_CMD_H
@@ -35,11 +35,15 @@ enum cli_exit {
     CLI_EXIT_NET = 4,     /* network or server error (commands that talk to a server) */
 };
 
-/* One row of main.c's command table. */
+struct cli_session_cmd;
+
+/* One row of main.c's command table, or of a command's subcommand table. */
 struct cmd {
-    const char *name;                 /* `ltdrs <name>` */
-    int (*fn)(int argc, char **argv); /* argv[0] is the name; returns an enum cli_exit */
-    const char *summary;              /* one line for `ltdrs --help` */
+    const char *name;                      /* `ltdrs <name>` */
+    int (*fn)(int argc, char **argv);      /* argv[0] is the name; returns an enum cli_exit */
+    const char *summary;                   /* one line for `ltdrs --help` */
+    const struct cli_session_cmd *session; /* when fn is NULL: a keyed staff subcommand,
+                                            * run by cli_session_run (subcommands only) */
 };
 
 /* Command entry points (one cmd_<name>.c each).  Each accepts --help (usage
@@ -97,6 +101,26 @@ void cli_args_release(struct cli_args *a);
 /* Prints `usage` (the text at the top of a cmd file, newline-terminated)
  * and then one aligned line per option, plus -h/--help. */
 void cli_usage(FILE *f, const char *usage, const struct cli_opt *opts, size_t n_opt);
+
+/*
+ * cli_parse, and the answer to -h/--help: usage and the option table on
+ * stdout, *done set (the command then returns CLI_EXIT_OK at once).
+ * [out] out   release with cli_args_release whatever the result.
+ * [out] done  true when --help was answered.
+ * Returns what cli_parse returns.
+ */
+int cli_parse_or_help(const char *prog, const char *usage, const struct cli_opt *opts, size_t n_opt,
+                      uint32_t pos_max, int argc, char **argv, struct cli_args *out, bool *done);
+
+/*
+ * `ltdrs <command> <subcommand> ...`: runs the row of subs named by
+ * argv[1] with (argc - 1, argv + 1).  No name: usage and the list on
+ * stderr, CLI_EXIT_USAGE; "-h", "--help", "help": the same on stdout,
+ * CLI_EXIT_OK; an unknown name: "<prog>: unknown subcommand ..." and the
+ * list, CLI_EXIT_USAGE.  usage ends with the line before the list.
+ */
+int cli_dispatch(const char *prog, const char *usage, const struct cmd *subs, size_t n_subs,
+                 int argc, char **argv);
 
 /* ---- errors ---- */
 
@@ -167,6 +191,9 @@ int cli_parse_pubkey(const char *prog, const char *what, const char *s, size_t n
 /* Decimal amount 1..LTD_AMOUNT_MAX, no sign, no leading zero.  CLI_EXIT_USAGE
  * (printed) otherwise. */
 int cli_parse_amount(const char *prog, const char *what, const char *s, size_t n, uint64_t *out);
+/* A whole number 1..max (at most 10 digits, no sign, no leading zero) given
+ * in option what.  CLI_EXIT_USAGE (printed) otherwise. */
+int cli_parse_uint(const char *prog, const char *what, const char *s, uint32_t max, uint32_t *out);
 
 /*
  * A JSON option value: inline JSON text, or "@FILE" ("@-" = stdin) read
@@ -191,14 +218,88 @@ int cli_load_tx(const char *prog, const char *what, const char *path, struct are
  * asset.id.  t must have an id. */
 const struct ltd_hash *cli_tx_asset_id(const struct tx *t);
 
-/* ---- staff commands: talking to a node (defined in cmd_admin.c) ----
+/* ---- staff commands: talking to a node (defined in cmd_admin.c; the
+ * session, records and JSON look-ups in cli.c) ----
  * Shared by cmd_admin.c, cmd_dept.c and cmd_student.c.  Like the helpers
  * above they print one error line and return an enum cli_exit. */
 
 #define CLI_NODE_DEFAULT "http://127.0.0.1:9984"
 
+/* The --node row of a staff command's option table. */
+#define CLI_NODE_OPT                                                                               \
+    {                                                                                              \
+        "node", 's', "URL", "the node (default " CLI_NODE_DEFAULT ")"                              \
+    }
+/* The --key row; help says whose key file it is. */
+#define CLI_KEY_OPT(help)                                                                          \
+    {                                                                                              \
+        "key", 's', "KEYFILE", help                                                                \
+    }
+
 struct net;
 struct net_resp;
+
+/* Rows 0 and 1 of the option table of every keyed staff subcommand: the
+ * session finds them by these indices. */
+enum { CLI_SESSION_OPT_NODE = 0, CLI_SESSION_OPT_KEY = 1 };
+
+/* What a keyed staff subcommand works with; cli_session_run opens and
+ * releases it. */
+struct cli_session {
+    const char *prog;     /* "ltdrs admin approve": the prefix of error lines (borrowed) */
+    struct cli_args args; /* the parsed command line */
+    struct ltd_seed seed; /* the --key seed; wiped by cli_session_run */
+    struct ltd_pubkey pk; /* its public key */
+    struct net *n;        /* the --node client; owned */
+    struct arena a;       /* records and answers of this subcommand */
+};
+
+/* A keyed staff subcommand as a table row (struct cmd's session). */
+struct cli_session_cmd {
+    const char *prog;                  /* "ltdrs admin approve": the prefix of error lines */
+    const char *usage;                 /* the text --help prints before the options */
+    const struct cli_opt *opts;        /* rows CLI_SESSION_OPT_NODE and _KEY first */
+    size_t n_opt;                      /* rows of opts */
+    uint32_t pos_max;                  /* positional arguments accepted */
+    const char *key_what;              /* whose key: "--key KEYFILE is required (<key_what>)" */
+    int (*run)(struct cli_session *s); /* the work, once the session is open */
+};
+/*
+ * Runs a keyed staff subcommand: parses argv[1..argc) against c->opts,
+ * answers --help, requires --key and reads it, opens the --node client,
+ * calls c->run, then wipes the seed and frees everything the session holds.
+ * Returns CLI_EXIT_OK after --help, what c->run returned, or the printed
+ * failure before it: CLI_EXIT_USAGE (command line, --key missing, bad
+ * --node URL), CLI_EXIT_IO or CLI_EXIT_INVALID (key file).
+ */
+int cli_session_run(const struct cli_session_cmd *c, int argc, char **argv);
+/* cli_post_record signed with the session's key (tree in s->a).  Once the
+ * record is committed, prints its id on stdout (flushed) and what was done
+ * on stderr: "<prog>: <done_fmt ...>". */
+int cli_session_post(struct cli_session *s, struct cjson *data, const struct ltd_pubkey *to,
+                     uint64_t amount, const char *done_fmt, ...) LTD_PRINTF(5, 6);
+
+/*
+ * `dept register` and `student register`: makes a fresh key pair, writes
+ * its key file to path (mode 0600; never replacing a file unless force),
+ * then files data as a record signed with the new key (tree in a) and
+ * prints its id on stdout.  When the node refuses the record (exit 1) the
+ * unused key file is removed again, which stderr says.  The seed never
+ * leaves this function and is wiped before it returns.
+ * [out] pk    the new public key.
+ * [out] txid  (65 bytes) the record id on success.
+ * Returns CLI_EXIT_OK or the printed failure.
+ */
+int cli_register_key(const char *prog, struct net *n, struct arena *a, const char *path, bool force,
+                     struct cjson *data, struct ltd_pubkey *pk, char txid[65]);
+
+/* A new record object {"ltdrs": kind, "v": 1} in a. */
+struct cjson *cli_record(struct arena *a, const char *kind);
+/* Sets o[k] to the string v (copied into a). */
+void cli_set_str(struct arena *a, struct cjson *o, const char *k, const char *v);
+/* The string o[k] of a node's answer, "" when o is not an object or o[k]
+ * is missing or not a string.  Borrowed from o. */
+const char *cli_str_of(const struct cjson *o, const char *k);
 
 /* Named limits of the staff commands. */
 enum {

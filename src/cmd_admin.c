@@ -539,63 +539,14 @@ static const char admin_usage[] =
     "3 file I/O, 4 node unreachable or failing\n"
     "\nsubcommands:\n";
 
-/* Every admin option table starts with these two, so the common set-up
- * can find them by index. */
-#define NODE_KEY_OPTS                                                                              \
-    {"node", 's', "URL", "the node (default " CLI_NODE_DEFAULT ")"},                               \
-    {                                                                                              \
-        "key", 's', "KEYFILE", "the admin key file (required)"                                     \
-    }
-enum { A_NODE = 0, A_KEY = 1 };
-
-/* What every admin subcommand holds; released by admin_end. */
-struct admin {
-    const char *prog;
-    struct cli_args args;
-    struct ltd_seed seed;
-    struct ltd_pubkey pk;
-    struct net *n;
-    struct arena a;
-};
-
-/* Parses options, reads the key, opens the node client.  *done is set when
- * --help was answered. */
-static int
-admin_begin(struct admin *ad, const char *prog, const char *usage, const struct cli_opt *opts,
-            size_t n_opt, uint32_t pos_max, int argc, char **argv, bool *done)
-{
-    memset(ad, 0, sizeof *ad);
-    ad->prog = prog;
-    arena_init(&ad->a);
-    *done = false;
-    int rc = cli_parse(prog, opts, n_opt, pos_max, argc, argv, &ad->args);
-    if (rc)
-        return rc;
-    if (ad->args.help) {
-        cli_usage(stdout, usage, opts, n_opt);
-        *done = true;
-        return CLI_EXIT_OK;
-    }
-    if (!ad->args.val[A_KEY].set)
-        return cli_error(CLI_EXIT_USAGE, prog, "--key KEYFILE is required (the admin key file)");
-    if ((rc = cli_read_key(prog, "--key", ad->args.val[A_KEY].s, &ad->seed, &ad->pk)))
-        return rc;
-    return cli_node_open(prog, ad->args.val[A_NODE].s, &ad->n);
-}
-
-static int
-admin_end(struct admin *ad, int rc)
-{
-    codec_wipe(&ad->seed, sizeof ad->seed);
-    net_free(ad->n);
-    arena_release(&ad->a);
-    cli_args_release(&ad->args);
-    return rc;
-}
+/* Every admin option table starts with these two (cli_session_run finds
+ * them by index). */
+#define NODE_KEY_OPTS CLI_NODE_OPT, CLI_KEY_OPT("the admin key file (required)")
+static const char admin_key[] = "the admin key file"; /* for "--key KEYFILE is required" */
 
 /* The n-th positional argument or a usage error naming it. */
 static int
-need_pos(const struct admin *ad, uint32_t i, const char *name, const char **out)
+need_pos(const struct cli_session *ad, uint32_t i, const char *name, const char **out)
 {
     *out = "";
     if (ad->args.n_pos <= i)
@@ -604,33 +555,25 @@ need_pos(const struct admin *ad, uint32_t i, const char *name, const char **out)
     return CLI_EXIT_OK;
 }
 
-/* A new record object {"ltdrs": kind, "v": 1}. */
-static struct cjson *
-record(struct arena *a, const char *kind)
-{
-    struct cjson *o = cjson_new_object(a);
-    cjson_obj_set(a, o, "ltdrs", cjson_new_stringz(a, kind));
-    cjson_obj_set(a, o, "v", cjson_new_int(a, 1));
-    return o;
-}
-
-static void
-set_str(struct arena *a, struct cjson *o, const char *k, const char *v)
-{
-    cjson_obj_set(a, o, k, cjson_new_stringz(a, v));
-}
-
-/* Posts the record signed by the admin and prints its id. */
+/* The first positional argument: a transaction id, called name in errors. */
 static int
-admin_post(struct admin *ad, struct cjson *data, const struct ltd_pubkey *to, uint64_t amount,
-           char txid[65])
+txid_pos(const struct cli_session *ad, const char *name, char hex[65])
 {
-    int rc = cli_post_record(ad->prog, ad->n, &ad->a, &ad->seed, &ad->pk, data, to, amount, txid);
-    if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
-        fflush(stdout);
-    }
-    return rc;
+    const char *id = NULL;
+    int rc = need_pos(ad, 0, name, &id);
+    return rc ? rc : cli_parse_txid(ad->prog, name, id, hex);
+}
+
+/* --reason: at most ltdrs_text_bytes_max of text, lines allowed; NULL is
+ * a usage error when required. */
+static int
+reason_opt(const struct cli_session *ad, const char *reason, bool required)
+{
+    if (reason == NULL && required)
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--reason TEXT is required");
+    if (reason == NULL)
+        return CLI_EXIT_OK;
+    return cli_text_arg(ad->prog, "--reason", reason, ltdrs_text_bytes_max, false, true);
 }
 
 /* ---- activation codes ---- */
@@ -708,32 +651,14 @@ static const struct cli_opt roster_opts[] = {
     [R_FORCE] = {"force", 'f', NULL, "replace CODES.csv if it exists"},
 };
 
-/* Decimal 1..max. */
-static int
-uint_opt(const char *prog, const char *what, const char *s, uint32_t max, uint32_t *out)
-{
-    uint64_t x = 0;
-    size_t n = strlen(s);
-    bool ok = n >= 1 && n <= 10 && !(n > 1 && s[0] == '0');
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = s[i] >= '0' && s[i] <= '9';
-        x = x * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (!ok || x < 1 || x > max)
-        return cli_error(CLI_EXIT_USAGE, prog, "%s: '%.30s' must be a whole number from 1 to %u",
-                         what, s, max);
-    *out = (uint32_t)x;
-    return CLI_EXIT_OK;
-}
-
 /* One roster record for rows [from, to). */
 static int
-post_roster_batch(struct admin *ad, uint32_t generation, const struct cli_sids *s,
+post_roster_batch(struct cli_session *ad, uint32_t generation, const struct cli_sids *s,
                   char (*codes)[code_text_bytes], uint32_t from, uint32_t to, char txid[65])
 {
     struct arena a;
     arena_init(&a);
-    struct cjson *data = record(&a, "roster");
+    struct cjson *data = cli_record(&a, "roster");
     cjson_obj_set(&a, data, "generation", cjson_new_int(&a, generation));
     struct cjson *list = cjson_new_array(&a);
     for (uint32_t i = from; i < to; i++) {
@@ -742,8 +667,8 @@ post_roster_batch(struct admin *ad, uint32_t generation, const struct cli_sids *
         ltdrs_code_hash(s->sid[i], codes[i], h);
         hex_encode(hex, h, 32);
         struct cjson *e = cjson_new_object(&a);
-        set_str(&a, e, "sid", s->sid[i]);
-        set_str(&a, e, "code_hash", hex);
+        cli_set_str(&a, e, "sid", s->sid[i]);
+        cli_set_str(&a, e, "code_hash", hex);
         cjson_arr_push(&a, list, e);
     }
     cjson_obj_set(&a, data, "students", list);
@@ -753,7 +678,7 @@ post_roster_batch(struct admin *ad, uint32_t generation, const struct cli_sids *
 }
 
 static int
-roster_run(struct admin *ad, uint32_t generation, uint32_t batch, const char *codes_path,
+roster_run(struct cli_session *ad, uint32_t generation, uint32_t batch, const char *codes_path,
            const struct cli_sids *s, char (*codes)[code_text_bytes])
 {
     int rc = write_codes(ad->prog, codes_path, s, codes, s->n, !ad->args.val[R_FORCE].set);
@@ -790,47 +715,44 @@ roster_run(struct admin *ad, uint32_t generation, uint32_t batch, const char *co
 }
 
 static int
-admin_roster(int argc, char **argv)
+admin_roster(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
     struct cli_sids s;
     memset(&s, 0, sizeof s);
     char(*codes)[code_text_bytes] = NULL;
-    int rc = admin_begin(&ad, "ltdrs admin roster", roster_usage, roster_opts,
-                         ARRAY_LEN(roster_opts), 2, argc, argv, &done);
-    if (rc || done)
-        goto out;
+    int rc = CLI_EXIT_OK;
     const char *action = NULL, *file = NULL;
     uint32_t generation = 0, batch = ltdrs_roster_max;
-    if ((rc = need_pos(&ad, 0, "the action 'import'", &action)))
+    if ((rc = need_pos(ad, 0, "the action 'import'", &action)))
         goto out;
     if (strcmp(action, "import") != 0) {
-        rc = cli_error(CLI_EXIT_USAGE, ad.prog, "unknown action '%.40s' (only 'import')", action);
+        rc = cli_error(CLI_EXIT_USAGE, ad->prog, "unknown action '%.40s' (only 'import')", action);
         goto out;
     }
-    if ((rc = need_pos(&ad, 1, "FILE.csv", &file)))
+    if ((rc = need_pos(ad, 1, "FILE.csv", &file)))
         goto out;
-    if (!ad.args.val[R_GENERATION].set || !ad.args.val[R_CODES_OUT].set) {
-        rc = cli_error(CLI_EXIT_USAGE, ad.prog, "--generation N and --codes-out FILE are required");
+    if (!ad->args.val[R_GENERATION].set || !ad->args.val[R_CODES_OUT].set) {
+        rc =
+            cli_error(CLI_EXIT_USAGE, ad->prog, "--generation N and --codes-out FILE are required");
         goto out;
     }
-    if ((rc = uint_opt(ad.prog, "--generation", ad.args.val[R_GENERATION].s, 999999999,
-                       &generation)) ||
-        (ad.args.val[R_BATCH].set &&
-         (rc = uint_opt(ad.prog, "--batch", ad.args.val[R_BATCH].s, ltdrs_roster_max, &batch))) ||
-        (rc = cli_read_sids(ad.prog, file, &s)))
+    if ((rc = cli_parse_uint(ad->prog, "--generation", ad->args.val[R_GENERATION].s, 999999999,
+                             &generation)) ||
+        (ad->args.val[R_BATCH].set &&
+         (rc = cli_parse_uint(ad->prog, "--batch", ad->args.val[R_BATCH].s, ltdrs_roster_max,
+                              &batch))) ||
+        (rc = cli_read_sids(ad->prog, file, &s)))
         goto out;
     if (s.n == 0) {
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog, "'%s' has no valid student number", file);
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog, "'%s' has no valid student number", file);
         goto out;
     }
     codes = xcalloc(s.n, sizeof *codes);
     for (uint32_t i = 0; i < s.n; i++)
         make_code(codes[i]);
-    rc = roster_run(&ad, generation, batch, ad.args.val[R_CODES_OUT].s, &s, codes);
+    rc = roster_run(ad, generation, batch, ad->args.val[R_CODES_OUT].s, &s, codes);
     if (rc == CLI_EXIT_OK && s.n_bad + s.n_dup > 0)
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog,
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog,
                        "%u malformed and %u repeated line(s) were left out (see above)", s.n_bad,
                        s.n_dup);
 out:
@@ -839,8 +761,12 @@ out:
         free(codes);
     }
     cli_sids_release(&s);
-    return admin_end(&ad, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd admin_roster_cmd = {
+    "ltdrs admin roster", roster_usage, roster_opts, ARRAY_LEN(roster_opts), 2, admin_key,
+    admin_roster};
 
 /* -------------------------------------------------------------- certify */
 
@@ -861,40 +787,32 @@ static const struct cli_opt certify_opts[] = {
 };
 
 static int
-admin_certify(int argc, char **argv)
+admin_certify(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
-    int rc = admin_begin(&ad, "ltdrs admin certify", certify_usage, certify_opts,
-                         ARRAY_LEN(certify_opts), 1, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *id = NULL;
+    int rc = CLI_EXIT_OK;
     char hex[65];
-    bool approve = ad.args.val[C_APPROVE].set, reject = ad.args.val[C_REJECT].set;
-    const char *reason = ad.args.val[C_REASON].s;
-    if ((rc = need_pos(&ad, 0, "DEPT_RECORD_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "DEPT_RECORD_ID", id, hex)))
-        return admin_end(&ad, rc);
+    bool approve = ad->args.val[C_APPROVE].set, reject = ad->args.val[C_REJECT].set;
+    const char *reason = ad->args.val[C_REASON].s;
+    if ((rc = txid_pos(ad, "DEPT_RECORD_ID", hex)))
+        return rc;
     if (approve == reject)
-        return admin_end(
-            &ad, cli_error(CLI_EXIT_USAGE, ad.prog, "give exactly one of --approve and --reject"));
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "give exactly one of --approve and --reject");
     if (reject && reason == NULL)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog, "--reject needs --reason TEXT"));
-    if (reason &&
-        (rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
-        return admin_end(&ad, rc);
-    struct cjson *data = record(&ad.a, "certify");
-    set_str(&ad.a, data, "department", hex);
-    set_str(&ad.a, data, "decision", approve ? "approved" : "rejected");
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--reject needs --reason TEXT");
+    if ((rc = reason_opt(ad, reason, false)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "certify");
+    cli_set_str(&ad->a, data, "department", hex);
+    cli_set_str(&ad->a, data, "decision", approve ? "approved" : "rejected");
     if (reason)
-        set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = admin_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: department %s %s\n", ad.prog, hex, approve ? "certified" : "rejected");
-    return admin_end(&ad, rc);
+        cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "department %s %s", hex,
+                            approve ? "certified" : "rejected");
 }
+
+static const struct cli_session_cmd admin_certify_cmd = {
+    "ltdrs admin certify", certify_usage, certify_opts, ARRAY_LEN(certify_opts), 1, admin_key,
+    admin_certify};
 
 /* -------------------------------------------------------------- approve */
 
@@ -913,7 +831,7 @@ static const struct cli_opt approve_opts[] = {
 
 /* The application record's data, checked to be one. */
 static int
-application_data(struct admin *ad, const char *id, struct tx *t, const struct cjson **data)
+application_data(struct cli_session *ad, const char *id, struct tx *t, const struct cjson **data)
 {
     int rc = cli_fetch_tx(ad->prog, "APPLICATION_ID", ad->n, id, &ad->a, t);
     if (rc)
@@ -932,54 +850,47 @@ application_data(struct admin *ad, const char *id, struct tx *t, const struct cj
 }
 
 static int
-admin_approve(int argc, char **argv)
+admin_approve(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
-    int rc = admin_begin(&ad, "ltdrs admin approve", approve_usage, approve_opts,
-                         ARRAY_LEN(approve_opts), 1, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *id = NULL;
+    int rc = CLI_EXIT_OK;
     char hex[65];
     uint32_t n = 0;
-    if ((rc = need_pos(&ad, 0, "APPLICATION_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "APPLICATION_ID", id, hex)) ||
-        (ad.args.val[P_TICKETS].set &&
-         (rc = uint_opt(ad.prog, "--tickets", ad.args.val[P_TICKETS].s, ltdrs_tickets_max, &n))))
-        return admin_end(&ad, rc);
+    if ((rc = txid_pos(ad, "APPLICATION_ID", hex)) ||
+        (ad->args.val[P_TICKETS].set &&
+         (rc = cli_parse_uint(ad->prog, "--tickets", ad->args.val[P_TICKETS].s, ltdrs_tickets_max,
+                              &n))))
+        return rc;
     struct tx app;
     const struct cjson *d = NULL;
-    if ((rc = application_data(&ad, hex, &app, &d)))
-        return admin_end(&ad, rc);
+    if ((rc = application_data(ad, hex, &app, &d)))
+        return rc;
     uint32_t requested = (uint32_t)strtoul(cjson_get(d, "tickets")->str, NULL, 10);
     if (n == 0)
         n = requested;
     if (n > requested)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                        "--tickets: %u is more than the %u tickets requested", n,
-                                        requested));
-    struct cjson *data = record(&ad.a, "ticket");
-    set_str(&ad.a, data, "application", hex);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--tickets: %u is more than the %u tickets requested", n, requested);
+    struct cjson *data = cli_record(&ad->a, "ticket");
+    cli_set_str(&ad->a, data, "application", hex);
     static const char *const copied[] = {"name", "start", "end", "venue", "category"};
     for (size_t i = 0; i < ARRAY_LEN(copied); i++) {
         const struct cjson *v = cjson_get(d, copied[i]);
         if (v == NULL)
-            return admin_end(&ad, cli_error(CLI_EXIT_INVALID, ad.prog, "application %s has no '%s'",
-                                            hex, copied[i]));
-        cjson_obj_set(&ad.a, data, copied[i], cjson_clone(&ad.a, v));
+            return cli_error(CLI_EXIT_INVALID, ad->prog, "application %s has no '%s'", hex,
+                             copied[i]);
+        cjson_obj_set(&ad->a, data, copied[i], cjson_clone(&ad->a, v));
     }
     const struct ltd_pubkey *dept = &app.in[0].owners[0];
-    char txid[65];
-    rc = admin_post(&ad, data, dept, n, txid);
-    if (rc == CLI_EXIT_OK) {
-        char b58[48];
-        codec_b58_encode32(dept->b, b58);
-        fprintf(stderr, "%s: application %s approved: %u tickets issued to department key %s\n",
-                ad.prog, hex, n, b58);
-    }
-    return admin_end(&ad, rc);
+    char b58[48];
+    codec_b58_encode32(dept->b, b58);
+    return cli_session_post(ad, data, dept, n,
+                            "application %s approved: %u tickets issued to department key %s", hex,
+                            n, b58);
 }
+
+static const struct cli_session_cmd admin_approve_cmd = {
+    "ltdrs admin approve", approve_usage, approve_opts, ARRAY_LEN(approve_opts), 1, admin_key,
+    admin_approve};
 
 /* --------------------------------------------------------------- reject */
 
@@ -996,33 +907,25 @@ static const struct cli_opt reject_opts[] = {
 };
 
 static int
-admin_reject(int argc, char **argv)
+admin_reject(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
-    int rc = admin_begin(&ad, "ltdrs admin reject", reject_usage, reject_opts,
-                         ARRAY_LEN(reject_opts), 1, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *id = NULL, *reason = ad.args.val[J_REASON].s;
+    int rc = CLI_EXIT_OK;
+    const char *reason = ad->args.val[J_REASON].s;
     char hex[65];
-    if ((rc = need_pos(&ad, 0, "APPLICATION_ID", &id)) ||
-        (rc = cli_parse_txid(ad.prog, "APPLICATION_ID", id, hex)))
-        return admin_end(&ad, rc);
-    if (reason == NULL)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog, "--reason TEXT is required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
-        return admin_end(&ad, rc);
-    struct cjson *data = record(&ad.a, "decision");
-    set_str(&ad.a, data, "application", hex);
-    set_str(&ad.a, data, "decision", "rejected");
-    set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = admin_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: application %s rejected\n", ad.prog, hex);
-    return admin_end(&ad, rc);
+    if ((rc = txid_pos(ad, "APPLICATION_ID", hex)))
+        return rc;
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "decision");
+    cli_set_str(&ad->a, data, "application", hex);
+    cli_set_str(&ad->a, data, "decision", "rejected");
+    cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "application %s rejected", hex);
 }
+
+static const struct cli_session_cmd admin_reject_cmd = {
+    "ltdrs admin reject", reject_usage, reject_opts, ARRAY_LEN(reject_opts), 1, admin_key,
+    admin_reject};
 
 /* --------------------------------------------------------------- revoke */
 
@@ -1055,38 +958,31 @@ ticket_arg(const char *prog, const char *s, char out[80])
     if (rc)
         return rc;
     if (strcmp(colon + 1, "0") != 0 &&
-        (rc = uint_opt(prog, "TXID:INDEX (the index)", colon + 1, 65535, &idx)))
+        (rc = cli_parse_uint(prog, "TXID:INDEX (the index)", colon + 1, 65535, &idx)))
         return rc;
     snprintf(out, 80, "%s:%u", hex, idx);
     return CLI_EXIT_OK;
 }
 
 static int
-admin_revoke(int argc, char **argv)
+admin_revoke(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
-    int rc = admin_begin(&ad, "ltdrs admin revoke", revoke_usage, revoke_opts,
-                         ARRAY_LEN(revoke_opts), 1, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *arg = NULL, *reason = ad.args.val[V_REASON].s;
+    int rc = CLI_EXIT_OK;
+    const char *arg = NULL, *reason = ad->args.val[V_REASON].s;
     char ticket[80];
-    if ((rc = need_pos(&ad, 0, "TXID:INDEX", &arg)) || (rc = ticket_arg(ad.prog, arg, ticket)))
-        return admin_end(&ad, rc);
-    if (reason == NULL)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog, "--reason TEXT is required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
-        return admin_end(&ad, rc);
-    struct cjson *data = record(&ad.a, "revocation");
-    set_str(&ad.a, data, "ticket", ticket);
-    set_str(&ad.a, data, "reason", reason);
-    char txid[65];
-    rc = admin_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: ticket %s revoked\n", ad.prog, ticket);
-    return admin_end(&ad, rc);
+    if ((rc = need_pos(ad, 0, "TXID:INDEX", &arg)) || (rc = ticket_arg(ad->prog, arg, ticket)))
+        return rc;
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
+    struct cjson *data = cli_record(&ad->a, "revocation");
+    cli_set_str(&ad->a, data, "ticket", ticket);
+    cli_set_str(&ad->a, data, "reason", reason);
+    return cli_session_post(ad, data, NULL, 1, "ticket %s revoked", ticket);
 }
+
+static const struct cli_session_cmd admin_revoke_cmd = {
+    "ltdrs admin revoke", revoke_usage, revoke_opts, ARRAY_LEN(revoke_opts), 1, admin_key,
+    admin_revoke};
 
 /* --------------------------------------------------------------- unbind */
 
@@ -1107,35 +1003,30 @@ static const struct cli_opt unbind_opts[] = {
 };
 
 static int
-admin_unbind(int argc, char **argv)
+admin_unbind(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
     char code[code_text_bytes] = {0};
-    int rc = admin_begin(&ad, "ltdrs admin unbind", unbind_usage, unbind_opts,
-                         ARRAY_LEN(unbind_opts), 1, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *sid = NULL, *reason = ad.args.val[U_REASON].s, *path = ad.args.val[U_CODES_OUT].s;
-    if ((rc = need_pos(&ad, 0, "SID", &sid)))
-        return admin_end(&ad, rc);
+    int rc = CLI_EXIT_OK;
+    const char *sid = NULL, *reason = ad->args.val[U_REASON].s, *path = ad->args.val[U_CODES_OUT].s;
+    if ((rc = need_pos(ad, 0, "SID", &sid)))
+        return rc;
     if (!ltdrs_sid_ok(sid))
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                        "SID: '%.40s' is not a student number (1-32 characters "
-                                        "of 0-9 A-Z a-z _ -)",
-                                        sid));
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "SID: '%.40s' is not a student number (1-32 characters "
+                         "of 0-9 A-Z a-z _ -)",
+                         sid);
     if (reason == NULL || path == NULL)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                        "--reason TEXT and --codes-out FILE are required"));
-    if ((rc = cli_text_arg(ad.prog, "--reason", reason, ltdrs_text_bytes_max, false, true)))
-        return admin_end(&ad, rc);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--reason TEXT and --codes-out FILE are required");
+    if ((rc = reason_opt(ad, reason, true)))
+        return rc;
     make_code(code);
     struct buf csv;
     buf_init(&csv);
     buf_addf(&csv, "sid,code\n%s,%s\n", sid, code);
-    rc = cli_write_out(ad.prog, path, csv.p, csv.len,
+    rc = cli_write_out(ad->prog, path, csv.p, csv.len,
                        CLI_WRITE_SECRET |
-                           (ad.args.val[U_FORCE].set ? 0u : (unsigned)CLI_WRITE_EXCL));
+                           (ad->args.val[U_FORCE].set ? 0u : (unsigned)CLI_WRITE_EXCL));
     codec_wipe(csv.p, csv.len);
     buf_release(&csv);
     if (rc == CLI_EXIT_OK) {
@@ -1143,21 +1034,22 @@ admin_unbind(int argc, char **argv)
         char hex[65];
         ltdrs_code_hash(sid, code, h);
         hex_encode(hex, h, 32);
-        struct cjson *data = record(&ad.a, "unbind");
-        set_str(&ad.a, data, "sid", sid);
-        set_str(&ad.a, data, "reason", reason);
-        set_str(&ad.a, data, "code_hash", hex);
-        char txid[65];
-        rc = admin_post(&ad, data, NULL, 1, txid);
-        if (rc == CLI_EXIT_OK)
-            fprintf(stderr, "%s: %s unbound; the new activation code is in '%s'\n", ad.prog, sid,
-                    path);
-        else if (rc == CLI_EXIT_INVALID && unlink(path) == 0)
-            fprintf(stderr, "%s: removed '%s' (the code was not recorded)\n", ad.prog, path);
+        struct cjson *data = cli_record(&ad->a, "unbind");
+        cli_set_str(&ad->a, data, "sid", sid);
+        cli_set_str(&ad->a, data, "reason", reason);
+        cli_set_str(&ad->a, data, "code_hash", hex);
+        rc = cli_session_post(ad, data, NULL, 1, "%s unbound; the new activation code is in '%s'",
+                              sid, path);
+        if (rc == CLI_EXIT_INVALID && unlink(path) == 0)
+            fprintf(stderr, "%s: removed '%s' (the code was not recorded)\n", ad->prog, path);
     }
     codec_wipe(code, sizeof code);
-    return admin_end(&ad, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd admin_unbind_cmd = {
+    "ltdrs admin unbind", unbind_usage, unbind_opts, ARRAY_LEN(unbind_opts), 1, admin_key,
+    admin_unbind};
 
 /* ------------------------------------------------------------- announce */
 
@@ -1178,84 +1070,35 @@ static const struct cli_opt announce_opts[] = {
 };
 
 static int
-admin_announce(int argc, char **argv)
+admin_announce(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
-    int rc = admin_begin(&ad, "ltdrs admin announce", announce_usage, announce_opts,
-                         ARRAY_LEN(announce_opts), 0, argc, argv, &done);
-    if (rc || done)
-        return admin_end(&ad, rc);
-    const char *title = ad.args.val[N_TITLE].s, *text = ad.args.val[N_TEXT].s;
-    const char *link = ad.args.val[N_LINK].s, *app = ad.args.val[N_APPLICATION].s;
+    int rc = CLI_EXIT_OK;
+    const char *title = ad->args.val[N_TITLE].s, *text = ad->args.val[N_TEXT].s;
+    const char *link = ad->args.val[N_LINK].s, *app = ad->args.val[N_APPLICATION].s;
     char hex[65];
     if (title == NULL || text == NULL)
-        return admin_end(&ad,
-                         cli_error(CLI_EXIT_USAGE, ad.prog, "--title and --text are required"));
-    if ((rc = cli_text_arg(ad.prog, "--title", title, ltdrs_name_bytes_max, false, false)) ||
-        (rc = cli_text_arg(ad.prog, "--text", text, ltdrs_text_bytes_max, false, true)) ||
-        (link && (rc = cli_text_arg(ad.prog, "--link", link, 500, false, false))) ||
-        (app && (rc = cli_parse_txid(ad.prog, "--application", app, hex))))
-        return admin_end(&ad, rc);
+        return cli_error(CLI_EXIT_USAGE, ad->prog, "--title and --text are required");
+    if ((rc = cli_text_arg(ad->prog, "--title", title, ltdrs_name_bytes_max, false, false)) ||
+        (rc = cli_text_arg(ad->prog, "--text", text, ltdrs_text_bytes_max, false, true)) ||
+        (link && (rc = cli_text_arg(ad->prog, "--link", link, 500, false, false))) ||
+        (app && (rc = cli_parse_txid(ad->prog, "--application", app, hex))))
+        return rc;
     if (link && strncmp(link, "https://", 8) != 0 && strncmp(link, "http://", 7) != 0)
-        return admin_end(&ad, cli_error(CLI_EXIT_USAGE, ad.prog,
-                                        "--link: '%.80s' is not an http:// or https:// URL", link));
-    struct cjson *data = record(&ad.a, "announcement");
-    set_str(&ad.a, data, "title", title);
-    set_str(&ad.a, data, "text", text);
+        return cli_error(CLI_EXIT_USAGE, ad->prog,
+                         "--link: '%.80s' is not an http:// or https:// URL", link);
+    struct cjson *data = cli_record(&ad->a, "announcement");
+    cli_set_str(&ad->a, data, "title", title);
+    cli_set_str(&ad->a, data, "text", text);
     if (link)
-        set_str(&ad.a, data, "link", link);
+        cli_set_str(&ad->a, data, "link", link);
     if (app)
-        set_str(&ad.a, data, "application", hex);
-    char txid[65];
-    rc = admin_post(&ad, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK)
-        fprintf(stderr, "%s: announcement published\n", ad.prog);
-    return admin_end(&ad, rc);
+        cli_set_str(&ad->a, data, "application", hex);
+    return cli_session_post(ad, data, NULL, 1, "announcement published");
 }
 
-/* -------------------------------------------------------------- dispatch */
-
-static int admin_report(int argc, char **argv);
-
-static const struct cmd admin_subcommands[] = {
-    {"roster", admin_roster, "roster import: student numbers in, activation codes out"},
-    {"certify", admin_certify, "certify or reject a department"},
-    {"approve", admin_approve, "approve an application: issue its tickets"},
-    {"reject", admin_reject, "reject an application with a reason"},
-    {"revoke", admin_revoke, "revoke a student's ticket"},
-    {"unbind", admin_unbind, "free a student number, with a new activation code"},
-    {"announce", admin_announce, "publish an announcement"},
-    {"report", admin_report, "all-students report (legal tickets), CSV export"},
-};
-
-static void
-admin_list(FILE *f)
-{
-    fputs(admin_usage, f);
-    for (size_t i = 0; i < ARRAY_LEN(admin_subcommands); i++)
-        fprintf(f, "  %-10s %s\n", admin_subcommands[i].name, admin_subcommands[i].summary);
-}
-
-int
-cmd_admin(int argc, char **argv)
-{
-    if (argc < 2) {
-        admin_list(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        admin_list(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(admin_subcommands); i++)
-        if (strcmp(admin_subcommands[i].name, name) == 0)
-            return admin_subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ltdrs admin: unknown subcommand '%.64s'\n\n", name);
-    admin_list(stderr);
-    return CLI_EXIT_USAGE;
-}
+static const struct cli_session_cmd admin_announce_cmd = {
+    "ltdrs admin announce", announce_usage, announce_opts, ARRAY_LEN(announce_opts), 0, admin_key,
+    admin_announce};
 
 /* --------------------------------------------------------------- report */
 
@@ -1283,7 +1126,7 @@ static const struct cli_opt report_opts[] = {
 
 /* The query string of the report's filters (starting with '?'). */
 static int
-report_query(struct admin *ad, struct buf *q)
+report_query(struct cli_session *ad, struct buf *q)
 {
     const struct cli_val *v = ad->args.val;
     char hex[65];
@@ -1320,7 +1163,7 @@ report_query(struct admin *ad, struct buf *q)
 }
 
 static int
-report_csv(struct admin *ad, const char *query, const char *path)
+report_csv(struct cli_session *ad, const char *query, const char *path)
 {
     struct buf p;
     buf_init(&p);
@@ -1348,7 +1191,7 @@ report_csv(struct admin *ad, const char *query, const char *path)
 
 /* Prints one page of rows; adds to the totals.  *more when pages remain. */
 static int
-report_page(struct admin *ad, const char *query, uint32_t page, uint64_t tot[3], bool *more)
+report_page(struct cli_session *ad, const char *query, uint32_t page, uint64_t tot[3], bool *more)
 {
     enum { per_page = 1000 };
     struct buf p;
@@ -1388,38 +1231,58 @@ out:
 }
 
 static int
-admin_report(int argc, char **argv)
+admin_report(struct cli_session *ad)
 {
-    struct admin ad;
-    bool done;
     struct buf q;
     buf_init(&q);
-    int rc = admin_begin(&ad, "ltdrs admin report", report_usage, report_opts,
-                         ARRAY_LEN(report_opts), 0, argc, argv, &done);
+    int rc = CLI_EXIT_OK;
     char role[16] = "";
-    if (rc || done || (rc = report_query(&ad, &q)) ||
-        (rc = cli_login(ad.prog, ad.n, &ad.seed, &ad.pk, role)))
+    if ((rc = report_query(ad, &q)) || (rc = cli_login(ad->prog, ad->n, &ad->seed, &ad->pk, role)))
         goto out;
     if (strcmp(role, "admin") != 0) {
-        rc = cli_error(CLI_EXIT_INVALID, ad.prog,
+        rc = cli_error(CLI_EXIT_INVALID, ad->prog,
                        "--key: this key logs in as '%s', not as the school admin", role);
         goto out;
     }
-    if (ad.args.val[T_CSV].set) {
-        rc = report_csv(&ad, q.p, ad.args.val[T_CSV].s);
+    if (ad->args.val[T_CSV].set) {
+        rc = report_csv(ad, q.p, ad->args.val[T_CSV].s);
     } else {
         uint64_t tot[3] = {0, 0, 0};
         bool more = true;
         printf("%-20s %8s  %s\n", "sid", "legal", "name");
         for (uint32_t page = 1; more && rc == CLI_EXIT_OK && page <= 1000000; page++)
-            rc = report_page(&ad, q.p, page, tot, &more);
+            rc = report_page(ad, q.p, page, tot, &more);
         if (rc == CLI_EXIT_OK)
             printf("students: %llu; with a legal ticket: %llu; legal tickets: %llu\n",
                    (unsigned long long)tot[0], (unsigned long long)tot[1],
                    (unsigned long long)tot[2]);
     }
-    cli_logout(ad.n);
+    cli_logout(ad->n);
 out:
     buf_release(&q);
-    return admin_end(&ad, rc);
+    return rc;
+}
+
+static const struct cli_session_cmd admin_report_cmd = {
+    "ltdrs admin report", report_usage, report_opts, ARRAY_LEN(report_opts), 0, admin_key,
+    admin_report};
+
+/* -------------------------------------------------------------- dispatch */
+
+static const struct cmd admin_subcommands[] = {
+    {"roster", NULL, "roster import: student numbers in, activation codes out", &admin_roster_cmd},
+    {"certify", NULL, "certify or reject a department", &admin_certify_cmd},
+    {"approve", NULL, "approve an application: issue its tickets", &admin_approve_cmd},
+    {"reject", NULL, "reject an application with a reason", &admin_reject_cmd},
+    {"revoke", NULL, "revoke a student's ticket", &admin_revoke_cmd},
+    {"unbind", NULL, "free a student number, with a new activation code", &admin_unbind_cmd},
+    {"announce", NULL, "publish an announcement", &admin_announce_cmd},
+    {"report", NULL, "all-students report (legal tickets), CSV export", &admin_report_cmd},
+};
+
+int
+cmd_admin(int argc, char **argv)
+{
+    return cli_dispatch("ltdrs admin", admin_usage, admin_subcommands, ARRAY_LEN(admin_subcommands),
+                        argc, argv);
 }

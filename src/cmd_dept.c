@@ -54,85 +54,14 @@ enum {
     progress_line_ms = 2000,             /* periodic lines when stderr is not a TTY */
 };
 
-#define NODE_OPT                                                                                   \
-    {                                                                                              \
-        "node", 's', "URL", "the node (default " CLI_NODE_DEFAULT ")"                              \
-    }
-#define KEY_OPT                                                                                    \
-    {                                                                                              \
-        "key", 's', "KEYFILE", "the department key file (required)"                                \
-    }
-enum { D_NODE = 0, D_KEY = 1 };
-
-/* What a keyed subcommand holds; released by dept_end. */
-struct dept {
-    const char *prog;
-    struct cli_args args;
-    struct ltd_seed seed;
-    struct ltd_pubkey pk;
-    struct net *n;
-    struct arena a;
-};
-
-static int
-dept_begin(struct dept *d, const char *prog, const char *usage, const struct cli_opt *opts,
-           size_t n_opt, uint32_t pos_max, int argc, char **argv, bool *done)
-{
-    memset(d, 0, sizeof *d);
-    d->prog = prog;
-    arena_init(&d->a);
-    *done = false;
-    int rc = cli_parse(prog, opts, n_opt, pos_max, argc, argv, &d->args);
-    if (rc)
-        return rc;
-    if (d->args.help) {
-        cli_usage(stdout, usage, opts, n_opt);
-        *done = true;
-        return CLI_EXIT_OK;
-    }
-    if (!d->args.val[D_KEY].set)
-        return cli_error(CLI_EXIT_USAGE, prog, "--key KEYFILE is required (the department key)");
-    if ((rc = cli_read_key(prog, "--key", d->args.val[D_KEY].s, &d->seed, &d->pk)))
-        return rc;
-    return cli_node_open(prog, d->args.val[D_NODE].s, &d->n);
-}
-
-static int
-dept_end(struct dept *d, int rc)
-{
-    codec_wipe(&d->seed, sizeof d->seed);
-    net_free(d->n);
-    arena_release(&d->a);
-    cli_args_release(&d->args);
-    return rc;
-}
-
-static struct cjson *
-record(struct arena *a, const char *kind)
-{
-    struct cjson *o = cjson_new_object(a);
-    cjson_obj_set(a, o, "ltdrs", cjson_new_stringz(a, kind));
-    cjson_obj_set(a, o, "v", cjson_new_int(a, 1));
-    return o;
-}
-
-static void
-set_str(struct arena *a, struct cjson *o, const char *k, const char *v)
-{
-    cjson_obj_set(a, o, k, cjson_new_stringz(a, v));
-}
-
-static const char *
-str_of(const struct cjson *o, const char *k)
-{
-    const struct cjson *v = o && o->type == CJSON_OBJECT ? cjson_get(o, k) : NULL;
-    return v != NULL && cjson_is_string(v) ? v->str : "";
-}
+#define NODE_OPT CLI_NODE_OPT
+#define KEY_OPT CLI_KEY_OPT("the department key file (required)")
+static const char dept_key[] = "the department key"; /* for "--key KEYFILE is required" */
 
 static long long
 int_of(const struct cjson *o, const char *k)
 {
-    const struct cjson *v = o && o->type == CJSON_OBJECT ? cjson_get(o, k) : NULL;
+    const struct cjson *v = cjson_get(o, k);
     if (v != NULL && (v->type == CJSON_INT || v->type == CJSON_STRING))
         return strtoll(v->str, NULL, 10);
     return 0;
@@ -163,19 +92,14 @@ dept_register(int argc, char **argv)
 {
     static const char prog[] = "ltdrs dept register";
     struct cli_args args;
-    struct ltd_seed seed;
-    struct ltd_pubkey pk;
     struct net *n = NULL;
     struct arena a;
     arena_init(&a);
-    memset(&seed, 0, sizeof seed);
-    char text[256] = {0};
-    int rc = cli_parse(prog, register_opts, ARRAY_LEN(register_opts), 0, argc, argv, &args);
-    if (rc || args.help) {
-        if (args.help)
-            cli_usage(stdout, register_usage, register_opts, ARRAY_LEN(register_opts));
+    bool done;
+    int rc = cli_parse_or_help(prog, register_usage, register_opts, ARRAY_LEN(register_opts), 0,
+                               argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    }
     const char *name = args.val[R_NAME].s, *contact = args.val[R_CONTACT].s;
     const char *path = args.val[R_KEY_OUT].s;
     if (name == NULL || contact == NULL || path == NULL) {
@@ -186,31 +110,21 @@ dept_register(int argc, char **argv)
         (rc = cli_text_arg(prog, "--contact", contact, ltdrs_name_bytes_max, false, false)) ||
         (rc = cli_node_open(prog, args.val[R_NODE].s, &n)))
         goto out;
-    codec_ed25519_keypair(&pk, &seed);
-    size_t len = cli_format_key(&seed, &pk, text, sizeof text);
-    if ((rc = cli_write_out(prog, path, text, len,
-                            CLI_WRITE_SECRET |
-                                (args.val[R_FORCE].set ? 0u : (unsigned)CLI_WRITE_EXCL))))
-        goto out;
-    struct cjson *data = record(&a, "department");
-    set_str(&a, data, "name", name);
-    set_str(&a, data, "contact", contact);
+    struct cjson *data = cli_record(&a, "department");
+    cli_set_str(&a, data, "name", name);
+    cli_set_str(&a, data, "contact", contact);
+    struct ltd_pubkey pk;
     char txid[65], b58[48];
-    codec_b58_encode32(pk.b, b58);
-    rc = cli_post_record(prog, n, &a, &seed, &pk, data, NULL, 1, txid);
+    rc = cli_register_key(prog, n, &a, path, args.val[R_FORCE].set, data, &pk, txid);
     if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
+        codec_b58_encode32(pk.b, b58);
         fprintf(stderr,
                 "%s: department '%s' registered, waiting for certification; public key %s, "
                 "key file '%s'\n%s: the school admin certifies it with: ltdrs admin certify %s "
                 "--approve\n",
                 prog, name, b58, path, prog, txid);
-    } else if (rc == CLI_EXIT_INVALID && unlink(path) == 0) {
-        fprintf(stderr, "%s: removed the unused key file '%s'\n", prog, path);
     }
 out:
-    codec_wipe(&seed, sizeof seed);
-    codec_wipe(text, sizeof text);
     net_free(n);
     arena_release(&a);
     cli_args_release(&args);
@@ -277,26 +191,9 @@ time_opt(const char *prog, const char *what, const char *s, const char *zone, bo
                      what, s);
 }
 
-static int
-uint_opt(const char *prog, const char *what, const char *s, uint32_t max, uint32_t *out)
-{
-    uint64_t x = 0;
-    size_t n = strlen(s);
-    bool ok = n >= 1 && n <= 10 && !(n > 1 && s[0] == '0');
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = s[i] >= '0' && s[i] <= '9';
-        x = x * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (!ok || x < 1 || x > max)
-        return cli_error(CLI_EXIT_USAGE, prog, "%s: '%.30s' must be a whole number from 1 to %u",
-                         what, s, max);
-    *out = (uint32_t)x;
-    return CLI_EXIT_OK;
-}
-
 /* The text options of apply, checked in the order of the table. */
 static int
-apply_texts(struct dept *d)
+apply_texts(struct cli_session *d)
 {
     static const struct {
         size_t max;
@@ -322,54 +219,44 @@ apply_texts(struct dept *d)
 }
 
 static int
-dept_apply(int argc, char **argv)
+dept_apply(struct cli_session *d)
 {
-    struct dept d;
-    bool done;
-    int rc = dept_begin(&d, "ltdrs dept apply", apply_usage, apply_opts, ARRAY_LEN(apply_opts), 0,
-                        argc, argv, &done);
-    if (rc || done)
-        return dept_end(&d, rc);
-    const struct cli_val *v = d.args.val;
+    int rc = CLI_EXIT_OK;
+    const struct cli_val *v = d->args.val;
     const char *zone = v[P_ZONE].set ? v[P_ZONE].s : "+08:00";
     char start[40], end[40];
     int64_t s0 = 0, s1 = 0;
     uint32_t tickets = 0;
-    if ((rc = apply_texts(&d)))
-        return dept_end(&d, rc);
+    if ((rc = apply_texts(d)))
+        return rc;
     if (!v[P_START].set || !v[P_END].set || !v[P_TICKETS].set)
-        return dept_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--start, --end and --tickets are required"));
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--start, --end and --tickets are required");
     if (!zone_ok(zone))
-        return dept_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--zone: '%.20s' is not Z or ±HH:MM", zone));
-    if ((rc = time_opt(d.prog, "--start", v[P_START].s, zone, false, start, &s0)) ||
-        (rc = time_opt(d.prog, "--end", v[P_END].s, zone, true, end, &s1)) ||
-        (rc = uint_opt(d.prog, "--tickets", v[P_TICKETS].s, ltdrs_tickets_max, &tickets)))
-        return dept_end(&d, rc);
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--zone: '%.20s' is not Z or ±HH:MM", zone);
+    if ((rc = time_opt(d->prog, "--start", v[P_START].s, zone, false, start, &s0)) ||
+        (rc = time_opt(d->prog, "--end", v[P_END].s, zone, true, end, &s1)) ||
+        (rc = cli_parse_uint(d->prog, "--tickets", v[P_TICKETS].s, ltdrs_tickets_max, &tickets)))
+        return rc;
     if (s1 < s0)
-        return dept_end(
-            &d, cli_error(CLI_EXIT_USAGE, d.prog, "--end (%s) is before --start (%s)", end, start));
-    struct cjson *data = record(&d.a, "application");
-    set_str(&d.a, data, "name", v[P_NAME].s);
-    set_str(&d.a, data, "start", start);
-    set_str(&d.a, data, "end", end);
-    set_str(&d.a, data, "venue", v[P_VENUE].s);
-    cjson_obj_set(&d.a, data, "tickets", cjson_new_int(&d.a, tickets));
-    set_str(&d.a, data, "category", v[P_CATEGORY].s);
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--end (%s) is before --start (%s)", end, start);
+    struct cjson *data = cli_record(&d->a, "application");
+    cli_set_str(&d->a, data, "name", v[P_NAME].s);
+    cli_set_str(&d->a, data, "start", start);
+    cli_set_str(&d->a, data, "end", end);
+    cli_set_str(&d->a, data, "venue", v[P_VENUE].s);
+    cjson_obj_set(&d->a, data, "tickets", cjson_new_int(&d->a, tickets));
+    cli_set_str(&d->a, data, "category", v[P_CATEGORY].s);
     if (v[P_DESC].set)
-        set_str(&d.a, data, "description", v[P_DESC].s);
-    char txid[65];
-    rc = cli_post_record(d.prog, d.n, &d.a, &d.seed, &d.pk, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
-        fprintf(stderr,
-                "%s: applied for %u tickets for '%s' (%s to %s, %s); waiting for the "
-                "school admin's decision\n",
-                d.prog, tickets, v[P_NAME].s, start, end, v[P_VENUE].s);
-    }
-    return dept_end(&d, rc);
+        cli_set_str(&d->a, data, "description", v[P_DESC].s);
+    rc = cli_session_post(d, data, NULL, 1,
+                          "applied for %u tickets for '%s' (%s to %s, %s); waiting for the "
+                          "school admin's decision",
+                          tickets, v[P_NAME].s, start, end, v[P_VENUE].s);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_apply_cmd = {
+    "ltdrs dept apply", apply_usage, apply_opts, ARRAY_LEN(apply_opts), 0, dept_key, dept_apply};
 
 /* ---------------------------------------------------------------- close */
 
@@ -387,29 +274,21 @@ static const struct cli_opt close_opts[] = {
 };
 
 static int
-dept_close(int argc, char **argv)
+dept_close(struct cli_session *d)
 {
-    struct dept d;
-    bool done;
-    int rc = dept_begin(&d, "ltdrs dept close", close_usage, close_opts, ARRAY_LEN(close_opts), 0,
-                        argc, argv, &done);
-    if (rc || done)
-        return dept_end(&d, rc);
+    int rc = CLI_EXIT_OK;
     char hex[65];
-    if (!d.args.val[C_APPLICATION].set)
-        return dept_end(&d, cli_error(CLI_EXIT_USAGE, d.prog, "--application ID is required"));
-    if ((rc = cli_parse_txid(d.prog, "--application", d.args.val[C_APPLICATION].s, hex)))
-        return dept_end(&d, rc);
-    struct cjson *data = record(&d.a, "close");
-    set_str(&d.a, data, "application", hex);
-    char txid[65];
-    rc = cli_post_record(d.prog, d.n, &d.a, &d.seed, &d.pk, data, NULL, 1, txid);
-    if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
-        fprintf(stderr, "%s: activity %s closed\n", d.prog, hex);
-    }
-    return dept_end(&d, rc);
+    if (!d->args.val[C_APPLICATION].set)
+        return cli_error(CLI_EXIT_USAGE, d->prog, "--application ID is required");
+    if ((rc = cli_parse_txid(d->prog, "--application", d->args.val[C_APPLICATION].s, hex)))
+        return rc;
+    struct cjson *data = cli_record(&d->a, "close");
+    cli_set_str(&d->a, data, "application", hex);
+    return cli_session_post(d, data, NULL, 1, "activity %s closed", hex);
 }
+
+static const struct cli_session_cmd dept_close_cmd = {
+    "ltdrs dept close", close_usage, close_opts, ARRAY_LEN(close_opts), 0, dept_key, dept_close};
 
 /* ----------------------------------------------------------- distribute */
 
@@ -457,7 +336,7 @@ struct dout {
 };
 
 struct dist {
-    struct dept *d;
+    struct cli_session *d;
     char app[65];
     struct ltd_hash asset;
     char name[ltdrs_name_bytes_max + 1]; /* activity name for messages */
@@ -509,7 +388,7 @@ keep_outputs(struct dist *x, const struct cjson *list)
     x->remaining = 0;
     for (uint32_t i = 0; i < list->len; i++) {
         const struct cjson *o = list->items[i];
-        const char *tid = str_of(o, "transaction_id");
+        const char *tid = cli_str_of(o, "transaction_id");
         long long idx = int_of(o, "output_index"), amt = int_of(o, "amount");
         struct dout *t = &x->outs[x->n_outs];
         if (strlen(tid) != 64 || !hex_decode(t->txid.b, 32, tid, 64) || idx < 0 || idx > 65535 ||
@@ -526,7 +405,7 @@ keep_outputs(struct dist *x, const struct cjson *list)
 static int
 load_outputs(struct dist *x)
 {
-    struct dept *d = x->d;
+    struct cli_session *d = x->d;
     struct buf p;
     buf_init(&p);
     buf_addf(&p, "/ltdrs/api/v1/activities/%s/outputs", x->app);
@@ -590,7 +469,7 @@ out:
 static int
 classify_chunk(struct dist *x, const uint32_t *idx, uint32_t n)
 {
-    struct dept *d = x->d;
+    struct cli_session *d = x->d;
     struct buf body;
     buf_init(&body);
     buf_addf(&body, "{\"activity\":\"%s\",\"sids\":[", x->app);
@@ -614,7 +493,7 @@ classify_chunk(struct dist *x, const uint32_t *idx, uint32_t n)
     for (uint32_t j = 0; rc == CLI_EXIT_OK && j < n; j++) {
         uint32_t i = idx[j];
         const struct cjson *e = cjson_get(root, x->s.sid[i]);
-        const char *status = str_of(e, "status"), *key = str_of(e, "key");
+        const char *status = cli_str_of(e, "status"), *key = cli_str_of(e, "key");
         if (strcmp(status, "ok") == 0 &&
             codec_b58_decode32(key, strlen(key), x->key[i].b) == LTD_OK)
             x->st[i] = ST_SEND;
@@ -712,7 +591,7 @@ load_name(struct dist *x)
     struct cjson *root = NULL;
     if (net_get(x->d->n, p.p, &r, &eb) == LTD_OK &&
         cjson_parse(&a, r.body.p ? r.body.p : "", r.body.len, NULL, &root, &eb) == LTD_OK)
-        snprintf(x->name, sizeof x->name, "%s", str_of(root, "name"));
+        snprintf(x->name, sizeof x->name, "%s", cli_str_of(root, "name"));
     arena_release(&a);
     net_resp_release(&r);
     buf_release(&p);
@@ -793,7 +672,7 @@ build_batch(struct dist *x, struct arena *a, const uint32_t *sel, uint32_t k, ui
         spent[i] = dept;
     }
     struct tx_new_output *outs = arena_alloc(a, sizeof *outs * (k + 1));
-    struct cjson *meta = record(a, "distribution");
+    struct cjson *meta = cli_record(a, "distribution");
     struct cjson *list = cjson_new_array(a);
     for (uint32_t j = 0; j < k; j++) {
         uint32_t i = sel[j];
@@ -1068,32 +947,28 @@ print_summary(const struct dist *x)
 }
 
 static int
-dept_distribute(int argc, char **argv)
+dept_distribute(struct cli_session *d)
 {
-    struct dept d;
-    bool done;
     struct dist x;
     memset(&x, 0, sizeof x);
-    x.d = &d;
-    int rc = dept_begin(&d, "ltdrs dept distribute", distribute_usage, distribute_opts,
-                        ARRAY_LEN(distribute_opts), 1, argc, argv, &done);
+    x.d = d;
+    int rc = CLI_EXIT_OK;
     uint32_t batch = dist_batch_default;
-    if (rc || done)
-        goto out;
-    if (!d.args.val[X_APPLICATION].set || d.args.n_pos != 1) {
-        rc = cli_error(CLI_EXIT_USAGE, d.prog, "--application ID and FILE.csv are required");
+    if (!d->args.val[X_APPLICATION].set || d->args.n_pos != 1) {
+        rc = cli_error(CLI_EXIT_USAGE, d->prog, "--application ID and FILE.csv are required");
         goto out;
     }
-    if ((rc = cli_parse_txid(d.prog, "--application", d.args.val[X_APPLICATION].s, x.app)) ||
-        (d.args.val[X_BATCH].set &&
-         (rc = uint_opt(d.prog, "--batch", d.args.val[X_BATCH].s, dist_batch_max, &batch))) ||
-        (rc = cli_read_sids(d.prog, d.args.pos[0], &x.s)) || (rc = load_outputs(&x)))
+    if ((rc = cli_parse_txid(d->prog, "--application", d->args.val[X_APPLICATION].s, x.app)) ||
+        (d->args.val[X_BATCH].set &&
+         (rc = cli_parse_uint(d->prog, "--batch", d->args.val[X_BATCH].s, dist_batch_max,
+                              &batch))) ||
+        (rc = cli_read_sids(d->prog, d->args.pos[0], &x.s)) || (rc = load_outputs(&x)))
         goto out;
     load_name(&x);
     if ((rc = classify(&x)))
         goto out;
     print_preview(&x);
-    if (d.args.val[X_PREVIEW].set)
+    if (d->args.val[X_PREVIEW].set)
         goto out;
     x.tty = isatty(STDERR_FILENO) == 1;
     x.last_line_ms = ltd_now_ms();
@@ -1103,8 +978,16 @@ dept_distribute(int argc, char **argv)
         rc = rc_send;
 out:
     dist_release(&x);
-    return dept_end(&d, rc);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_distribute_cmd = {"ltdrs dept distribute",
+                                                           distribute_usage,
+                                                           distribute_opts,
+                                                           ARRAY_LEN(distribute_opts),
+                                                           1,
+                                                           dept_key,
+                                                           dept_distribute};
 
 /* --------------------------------------------------------------- status */
 
@@ -1136,19 +1019,19 @@ static void
 print_application(const struct cjson *app)
 {
     const struct cjson *closed = cjson_get(app, "closed");
-    printf("  %s\n", str_of(app, "id"));
-    printf("      %s  [%s%s]\n", str_of(app, "name"), str_of(app, "status"),
+    printf("  %s\n", cli_str_of(app, "id"));
+    printf("      %s  [%s%s]\n", cli_str_of(app, "name"), cli_str_of(app, "status"),
            closed && closed->type == CJSON_TRUE ? ", closed" : "");
-    printf("      %s - %s, %s, %s\n", str_of(app, "start"), str_of(app, "end"),
-           str_of(app, "venue"), str_of(app, "category"));
-    if (str_of(app, "reason")[0])
-        printf("      reason: %s\n", str_of(app, "reason"));
+    printf("      %s - %s, %s, %s\n", cli_str_of(app, "start"), cli_str_of(app, "end"),
+           cli_str_of(app, "venue"), cli_str_of(app, "category"));
+    if (cli_str_of(app, "reason")[0])
+        printf("      reason: %s\n", cli_str_of(app, "reason"));
     print_tickets(cjson_get(app, "tickets"));
 }
 
 /* The role of the key: must be a department. */
 static int
-status_role(struct dept *d, struct cjson **role)
+status_role(struct cli_session *d, struct cjson **role)
 {
     char b58[48];
     codec_b58_encode32(d->pk.b, b58);
@@ -1157,15 +1040,15 @@ status_role(struct dept *d, struct cjson **role)
     buf_addf(&p, "/ltdrs/api/v1/keys/%s/role", b58);
     int rc = cli_fetch_json(d->prog, d->n, p.p, &d->a, role);
     buf_release(&p);
-    if (rc == CLI_EXIT_OK && strcmp(str_of(*role, "role"), "department") != 0)
+    if (rc == CLI_EXIT_OK && strcmp(cli_str_of(*role, "role"), "department") != 0)
         rc = cli_error(CLI_EXIT_INVALID, d->prog,
                        "--key: key %s is not a department's (its role: %s)", b58,
-                       str_of(*role, "role")[0] ? str_of(*role, "role") : "none");
+                       cli_str_of(*role, "role")[0] ? cli_str_of(*role, "role") : "none");
     return rc;
 }
 
 static int
-status_applications(struct dept *d)
+status_applications(struct cli_session *d)
 {
     enum { per_page = 1000 };
     int rc = CLI_EXIT_OK;
@@ -1191,30 +1074,28 @@ status_applications(struct dept *d)
 }
 
 static int
-dept_status(int argc, char **argv)
+dept_status(struct cli_session *d)
 {
-    struct dept d;
-    bool done;
-    int rc = dept_begin(&d, "ltdrs dept status", status_usage, status_opts, ARRAY_LEN(status_opts),
-                        0, argc, argv, &done);
+    int rc = CLI_EXIT_OK;
     struct cjson *role = NULL, *stats = NULL;
-    if (rc || done || (rc = status_role(&d, &role)))
-        return dept_end(&d, rc);
-    printf("department %s\n  id %s, %s\n", str_of(role, "name"), str_of(role, "department"),
-           strcmp(str_of(role, "status"), "approved") == 0 ? "certified" : str_of(role, "status"));
-    if (strcmp(str_of(role, "status"), "rejected") == 0)
-        return dept_end(&d, CLI_EXIT_OK); /* a rejected department cannot log in */
+    if ((rc = status_role(d, &role)))
+        return rc;
+    printf("department %s\n  id %s, %s\n", cli_str_of(role, "name"), cli_str_of(role, "department"),
+           strcmp(cli_str_of(role, "status"), "approved") == 0 ? "certified"
+                                                               : cli_str_of(role, "status"));
+    if (strcmp(cli_str_of(role, "status"), "rejected") == 0)
+        return CLI_EXIT_OK; /* a rejected department cannot log in */
     char r[16];
-    if ((rc = cli_login(d.prog, d.n, &d.seed, &d.pk, r)))
-        return dept_end(&d, rc);
+    if ((rc = cli_login(d->prog, d->n, &d->seed, &d->pk, r)))
+        return rc;
     char p[160];
-    snprintf(p, sizeof p, "/ltdrs/api/v1/departments/%s/stats", str_of(role, "department"));
+    snprintf(p, sizeof p, "/ltdrs/api/v1/departments/%s/stats", cli_str_of(role, "department"));
     struct net_resp resp;
     net_resp_init(&resp);
     struct ltd_errbuf eb;
     ltd_errbuf_clear(&eb);
-    if (net_get(d.n, p, &resp, &eb) == LTD_OK &&
-        cjson_parse(&d.a, resp.body.p, resp.body.len, NULL, &stats, &eb) == LTD_OK) {
+    if (net_get(d->n, p, &resp, &eb) == LTD_OK &&
+        cjson_parse(&d->a, resp.body.p, resp.body.len, NULL, &stats, &eb) == LTD_OK) {
         const struct cjson *apps = cjson_get(stats, "applications");
         printf("  applications: %lld (pending %lld, approved %lld, rejected %lld)\n",
                int_of(apps, "total"), int_of(apps, "pending"), int_of(apps, "approved"),
@@ -1223,45 +1104,28 @@ dept_status(int argc, char **argv)
     }
     net_resp_release(&resp);
     printf("applications:\n");
-    rc = status_applications(&d);
-    cli_logout(d.n);
-    return dept_end(&d, rc);
+    rc = status_applications(d);
+    cli_logout(d->n);
+    return rc;
 }
+
+static const struct cli_session_cmd dept_status_cmd = {
+    "ltdrs dept status", status_usage, status_opts, ARRAY_LEN(status_opts), 0, dept_key,
+    dept_status};
 
 /* ------------------------------------------------------------- dispatch */
 
 static const struct cmd dept_subcommands[] = {
-    {"register", dept_register, "make the department's key and file its record"},
-    {"apply", dept_apply, "apply for an activity's tickets"},
-    {"distribute", dept_distribute, "give tickets to the students of a CSV file"},
-    {"close", dept_close, "close an activity (its remaining tickets lapse)"},
-    {"status", dept_status, "applications, their status and remaining tickets"},
+    {"register", dept_register, "make the department's key and file its record", NULL},
+    {"apply", NULL, "apply for an activity's tickets", &dept_apply_cmd},
+    {"distribute", NULL, "give tickets to the students of a CSV file", &dept_distribute_cmd},
+    {"close", NULL, "close an activity (its remaining tickets lapse)", &dept_close_cmd},
+    {"status", NULL, "applications, their status and remaining tickets", &dept_status_cmd},
 };
-
-static void
-dept_list(FILE *f)
-{
-    fputs(dept_usage, f);
-    for (size_t i = 0; i < ARRAY_LEN(dept_subcommands); i++)
-        fprintf(f, "  %-10s %s\n", dept_subcommands[i].name, dept_subcommands[i].summary);
-}
 
 int
 cmd_dept(int argc, char **argv)
 {
-    if (argc < 2) {
-        dept_list(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        dept_list(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(dept_subcommands); i++)
-        if (strcmp(dept_subcommands[i].name, name) == 0)
-            return dept_subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ltdrs dept: unknown subcommand '%.64s'\n\n", name);
-    dept_list(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_dispatch("ltdrs dept", dept_usage, dept_subcommands, ARRAY_LEN(dept_subcommands),
+                        argc, argv);
 }

@@ -73,13 +73,11 @@ int
 cmd_keygen(int argc, char **argv)
 {
     struct cli_args args;
-    int rc = cli_parse(keygen_prog, keygen_opts, ARRAY_LEN(keygen_opts), 0, argc, argv, &args);
-    if (rc)
+    bool done;
+    int rc = cli_parse_or_help(keygen_prog, keygen_usage, keygen_opts, ARRAY_LEN(keygen_opts), 0,
+                               argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    if (args.help) {
-        cli_usage(stdout, keygen_usage, keygen_opts, ARRAY_LEN(keygen_opts));
-        goto out;
-    }
     if (args.val[O_PUBLIC_ONLY].set) {
         if (args.val[O_OUT].set || args.val[O_FORCE].set)
             rc = cli_error(CLI_EXIT_USAGE, keygen_prog,

@@ -45,7 +45,7 @@ static const char register_usage[] =
 
 enum { G_NODE, G_SID, G_CODE, G_KEY_OUT, G_NAME, G_FORCE };
 static const struct cli_opt register_opts[] = {
-    [G_NODE] = {"node", 's', "URL", "the node (default " CLI_NODE_DEFAULT ")"},
+    [G_NODE] = CLI_NODE_OPT,
     [G_SID] = {"sid", 's', "SID", "your student number (required)"},
     [G_CODE] = {"code", 's', "CODE", "your activation code, or - for stdin (required)"},
     [G_KEY_OUT] = {"key-out", 's', "FILE", "where to write your new key (required)"},
@@ -107,36 +107,19 @@ read_code(const char *arg, char *out, size_t cap)
     return cli_text_arg(register_prog, "--code", out, ltdrs_code_bytes_max, false, false);
 }
 
-/* Writes the new key file (0600, refusing to replace one unless force). */
-static int
-write_key(const char *path, const struct ltd_seed *seed, const struct ltd_pubkey *pk, bool force)
-{
-    char text[256];
-    size_t n = cli_format_key(seed, pk, text, sizeof text);
-    int rc = cli_write_out(register_prog, path, text, n,
-                           CLI_WRITE_SECRET | (force ? 0u : (unsigned)CLI_WRITE_EXCL));
-    codec_wipe(text, sizeof text);
-    return rc;
-}
-
 static int
 student_register(int argc, char **argv)
 {
     struct cli_args args;
-    struct ltd_seed seed;
-    struct ltd_pubkey pk;
     char code[ltdrs_code_bytes_max + 16] = {0};
     struct net *n = NULL;
     struct arena a;
     arena_init(&a);
-    memset(&seed, 0, sizeof seed);
-    int rc =
-        cli_parse(register_prog, register_opts, ARRAY_LEN(register_opts), 0, argc, argv, &args);
-    if (rc || args.help) {
-        if (args.help)
-            cli_usage(stdout, register_usage, register_opts, ARRAY_LEN(register_opts));
+    bool done;
+    int rc = cli_parse_or_help(register_prog, register_usage, register_opts,
+                               ARRAY_LEN(register_opts), 0, argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    }
     const char *sid = args.val[G_SID].s, *path = args.val[G_KEY_OUT].s;
     const char *name = args.val[G_NAME].s;
     if (sid == NULL || args.val[G_CODE].s == NULL || path == NULL) {
@@ -154,33 +137,24 @@ student_register(int argc, char **argv)
         (rc = read_code(args.val[G_CODE].s, code, sizeof code)) ||
         (rc = cli_node_open(register_prog, args.val[G_NODE].s, &n)))
         goto out;
-    codec_ed25519_keypair(&pk, &seed);
-    if ((rc = write_key(path, &seed, &pk, args.val[G_FORCE].set)))
-        goto out;
-    struct cjson *data = cjson_new_object(&a);
-    cjson_obj_set(&a, data, "ltdrs", cjson_new_stringz(&a, "student"));
-    cjson_obj_set(&a, data, "v", cjson_new_int(&a, 1));
-    cjson_obj_set(&a, data, "sid", cjson_new_stringz(&a, sid));
-    cjson_obj_set(&a, data, "code", cjson_new_stringz(&a, code));
+    struct cjson *data = cli_record(&a, "student");
+    cli_set_str(&a, data, "sid", sid);
+    cli_set_str(&a, data, "code", code);
     if (name)
-        cjson_obj_set(&a, data, "name", cjson_new_stringz(&a, name));
+        cli_set_str(&a, data, "name", name);
+    struct ltd_pubkey pk;
     char txid[65], b58[48];
-    rc = cli_post_record(register_prog, n, &a, &seed, &pk, data, NULL, 1, txid);
+    rc = cli_register_key(register_prog, n, &a, path, args.val[G_FORCE].set, data, &pk, txid);
     codec_b58_encode32(pk.b, b58);
-    if (rc == CLI_EXIT_OK) {
-        printf("%s\n", txid);
+    if (rc == CLI_EXIT_OK)
         fprintf(stderr, "%s: %s registered with public key %s; key file '%s' (keep it safe)\n",
                 register_prog, sid, b58, path);
-    } else if (rc == CLI_EXIT_INVALID && unlink(path) == 0) {
-        fprintf(stderr, "%s: removed the unused key file '%s'\n", register_prog, path);
-    } else if (rc != CLI_EXIT_INVALID) {
+    else if (rc != CLI_EXIT_INVALID && rc != CLI_EXIT_IO) /* 3: no key file was written */
         fprintf(stderr,
                 "%s: the key in '%s' may or may not be registered; check with "
                 "'ltdrs student tickets %s'\n",
                 register_prog, path, sid);
-    }
 out:
-    codec_wipe(&seed, sizeof seed);
     codec_wipe(code, sizeof code);
     arena_release(&a); /* the code in the record is public once posted: no wipe needed */
     net_free(n);
@@ -199,18 +173,11 @@ static const char tickets_usage[] =
 
 enum { K_NODE, K_JSON };
 static const struct cli_opt tickets_opts[] = {
-    [K_NODE] = {"node", 's', "URL", "the node (default " CLI_NODE_DEFAULT ")"},
+    [K_NODE] = CLI_NODE_OPT,
     [K_JSON] = {"json", 'f', NULL, "print the node's JSON as is"},
 };
 
 static const char tickets_prog[] = "ltdrs student tickets";
-
-static const char *
-str_of(const struct cjson *o, const char *k)
-{
-    const struct cjson *v = o ? cjson_get(o, k) : NULL;
-    return v != NULL && cjson_is_string(v) ? v->str : "";
-}
 
 static void
 print_ticket(const struct cjson *t)
@@ -218,19 +185,19 @@ print_ticket(const struct cjson *t)
     const struct cjson *act = cjson_get(t, "activity"), *dept = cjson_get(t, "department");
     const struct cjson *legal = cjson_get(t, "legal");
     bool ok = legal && legal->type == CJSON_TRUE;
-    printf("  %s %s\n", ok ? "[legal]  " : "[not legal]", str_of(act, "name"));
-    printf("      when:       %s - %s\n", str_of(act, "start"), str_of(act, "end"));
-    printf("      venue:      %s\n", str_of(act, "venue"));
-    printf("      category:   %s\n", str_of(act, "category"));
-    printf("      department: %s\n", str_of(dept, "name"));
+    printf("  %s %s\n", ok ? "[legal]  " : "[not legal]", cli_str_of(act, "name"));
+    printf("      when:       %s - %s\n", cli_str_of(act, "start"), cli_str_of(act, "end"));
+    printf("      venue:      %s\n", cli_str_of(act, "venue"));
+    printf("      category:   %s\n", cli_str_of(act, "category"));
+    printf("      department: %s\n", cli_str_of(dept, "name"));
     if (!ok)
-        printf("      why not:    %s\n", str_of(t, "why_not"));
-    printf("      ticket:     %s\n", str_of(t, "ticket"));
+        printf("      why not:    %s\n", cli_str_of(t, "why_not"));
+    printf("      ticket:     %s\n", cli_str_of(t, "ticket"));
     const struct cjson *h = cjson_get(t, "history");
     for (uint32_t i = 0; h && h->type == CJSON_ARRAY && i < h->len; i++) {
         const struct cjson *e = h->items[i], *height = cjson_get(e, "height");
-        const char *reason = str_of(e, "reason");
-        printf("      %-11s %s (block %s)%s%s\n", i == 0 ? "history:" : "", str_of(e, "event"),
+        const char *reason = cli_str_of(e, "reason");
+        printf("      %-11s %s (block %s)%s%s\n", i == 0 ? "history:" : "", cli_str_of(e, "event"),
                height && height->type == CJSON_INT ? height->str : "?", reason[0] ? ": " : "",
                reason);
     }
@@ -242,10 +209,10 @@ print_student(const struct cjson *s)
     const struct cjson *reg = cjson_get(s, "registered"), *n = cjson_get(s, "legal_tickets");
     const struct cjson *list = cjson_get(s, "tickets");
     bool registered = reg && reg->type == CJSON_TRUE;
-    printf("student %s%s%s\n", str_of(s, "sid"), str_of(s, "name")[0] ? "  " : "",
-           str_of(s, "name"));
+    printf("student %s%s%s\n", cli_str_of(s, "sid"), cli_str_of(s, "name")[0] ? "  " : "",
+           cli_str_of(s, "name"));
     if (registered)
-        printf("  registered, key %s\n", str_of(s, "key"));
+        printf("  registered, key %s\n", cli_str_of(s, "key"));
     else
         printf("  not registered yet\n");
     printf("  legal tickets: %s\n", n && n->type == CJSON_INT ? n->str : "?");
@@ -263,12 +230,11 @@ student_tickets(int argc, char **argv)
     struct net *n = NULL;
     struct arena a;
     arena_init(&a);
-    int rc = cli_parse(tickets_prog, tickets_opts, ARRAY_LEN(tickets_opts), 1, argc, argv, &args);
-    if (rc || args.help) {
-        if (args.help)
-            cli_usage(stdout, tickets_usage, tickets_opts, ARRAY_LEN(tickets_opts));
+    bool done;
+    int rc = cli_parse_or_help(tickets_prog, tickets_usage, tickets_opts, ARRAY_LEN(tickets_opts),
+                               1, argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    }
     if (args.n_pos != 1) {
         rc = cli_error(CLI_EXIT_USAGE, tickets_prog, "give one student number (see --help)");
         goto out;
@@ -315,34 +281,13 @@ out:
 /* ------------------------------------------------------------- dispatch */
 
 static const struct cmd student_subcommands[] = {
-    {"register", student_register, "bind a new key to your student number"},
-    {"tickets", student_tickets, "look up the tickets of a student number"},
+    {"register", student_register, "bind a new key to your student number", NULL},
+    {"tickets", student_tickets, "look up the tickets of a student number", NULL},
 };
-
-static void
-student_list(FILE *f)
-{
-    fputs(student_usage, f);
-    for (size_t i = 0; i < ARRAY_LEN(student_subcommands); i++)
-        fprintf(f, "  %-10s %s\n", student_subcommands[i].name, student_subcommands[i].summary);
-}
 
 int
 cmd_student(int argc, char **argv)
 {
-    if (argc < 2) {
-        student_list(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        student_list(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(student_subcommands); i++)
-        if (strcmp(student_subcommands[i].name, name) == 0)
-            return student_subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ltdrs student: unknown subcommand '%.64s'\n\n", name);
-    student_list(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_dispatch("ltdrs student", student_usage, student_subcommands,
+                        ARRAY_LEN(student_subcommands), argc, argv);
 }

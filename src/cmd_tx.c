@@ -384,6 +384,18 @@ describe_incomplete(const struct tx *t, const struct cc_details *const *spent, s
         describe_input(t, i, spent ? spent[i] : NULL, out);
 }
 
+/* Says on stderr why t still has a null id after signing. */
+static void
+note_incomplete(const char *prog, const struct tx *t, const struct cc_details *const *spent)
+{
+    LTD_ASSERT(!t->has_id);
+    struct buf why;
+    buf_init(&why);
+    describe_incomplete(t, spent, &why);
+    fprintf(stderr, "%s: inputs still incomplete, id stays null: %s\n", prog, why.p ? why.p : "");
+    buf_release(&why);
+}
+
 /* ---- spent transactions (--input-tx) ---- */
 
 static int
@@ -485,13 +497,11 @@ tx_create(int argc, char **argv)
     arena_init(&a);
     struct ltd_seed seed;
     memset(&seed, 0, sizeof seed);
-    int rc = cli_parse(create_prog, create_opts, ARRAY_LEN(create_opts), 0, argc, argv, &args);
-    if (rc)
+    bool done;
+    int rc = cli_parse_or_help(create_prog, create_usage, create_opts, ARRAY_LEN(create_opts), 0,
+                               argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    if (args.help) {
-        cli_usage(stdout, create_usage, create_opts, ARRAY_LEN(create_opts));
-        goto out;
-    }
     if (!args.val[C_KEY].set) {
         rc = cli_error(CLI_EXIT_USAGE, create_prog, "--key KEYFILE is required");
         goto out;
@@ -671,14 +681,11 @@ tx_transfer(int argc, char **argv)
     struct cli_args args;
     struct arena a;
     arena_init(&a);
-    int rc =
-        cli_parse(transfer_prog, transfer_opts, ARRAY_LEN(transfer_opts), 0, argc, argv, &args);
-    if (rc)
+    bool done;
+    int rc = cli_parse_or_help(transfer_prog, transfer_usage, transfer_opts,
+                               ARRAY_LEN(transfer_opts), 0, argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    if (args.help) {
-        cli_usage(stdout, transfer_usage, transfer_opts, ARRAY_LEN(transfer_opts));
-        goto out;
-    }
     if (!args.val[T_INPUT].set || !(args.val[T_TO].set || args.val[T_TO_THRESHOLD].set)) {
         rc = cli_error(CLI_EXIT_USAGE, transfer_prog,
                        "--input and at least one --to or --to-threshold are required");
@@ -694,14 +701,8 @@ tx_transfer(int argc, char **argv)
         spent[k] = ti.ins[k].details;
     if ((rc = sign_with_keys(transfer_prog, &args.val[T_KEY], &a, &t, spent, true)))
         goto out;
-    if (args.val[T_KEY].set && !t.has_id) {
-        struct buf why;
-        buf_init(&why);
-        describe_incomplete(&t, spent, &why);
-        fprintf(stderr, "%s: inputs still incomplete, id stays null: %s\n", transfer_prog,
-                why.p ? why.p : "");
-        buf_release(&why);
-    }
+    if (args.val[T_KEY].set && !t.has_id)
+        note_incomplete(transfer_prog, &t, spent);
     rc = emit_tx(transfer_prog, &t, args.val[T_OUT].s);
 out:
     arena_release(&a);
@@ -744,13 +745,11 @@ tx_sign_cmd(int argc, char **argv)
     struct cli_args args;
     struct arena a;
     arena_init(&a);
-    int rc = cli_parse(sign_prog, sign_opts, ARRAY_LEN(sign_opts), 1, argc, argv, &args);
-    if (rc)
+    bool done;
+    int rc = cli_parse_or_help(sign_prog, sign_usage, sign_opts, ARRAY_LEN(sign_opts), 1, argc,
+                               argv, &args, &done);
+    if (rc || done)
         goto out;
-    if (args.help) {
-        cli_usage(stdout, sign_usage, sign_opts, ARRAY_LEN(sign_opts));
-        goto out;
-    }
     if (!args.val[S_KEY].set) {
         rc = cli_error(CLI_EXIT_USAGE, sign_prog, "--key KEYFILE is required");
         goto out;
@@ -766,14 +765,8 @@ tx_sign_cmd(int argc, char **argv)
     warn_unused_spent(sign_prog, &s);
     if ((rc = sign_with_keys(sign_prog, &args.val[S_KEY], &a, &t, spent, true)))
         goto out;
-    if (!t.has_id) {
-        struct buf why;
-        buf_init(&why);
-        describe_incomplete(&t, t.op == TX_CREATE ? spent_details(&t, &s, &a, true) : spent, &why);
-        fprintf(stderr, "%s: inputs still incomplete, id stays null: %s\n", sign_prog,
-                why.p ? why.p : "");
-        buf_release(&why);
-    }
+    if (!t.has_id)
+        note_incomplete(sign_prog, &t, t.op == TX_CREATE ? spent_details(&t, &s, &a, true) : spent);
     rc = emit_tx(sign_prog, &t, args.val[S_OUT].s);
 out:
     arena_release(&a);
@@ -948,13 +941,11 @@ tx_verify(int argc, char **argv)
     arena_init(&a);
     struct buf body;
     buf_init(&body);
-    int rc = cli_parse(verify_prog, verify_opts, ARRAY_LEN(verify_opts), 1, argc, argv, &args);
-    if (rc)
+    bool done;
+    int rc = cli_parse_or_help(verify_prog, verify_usage, verify_opts, ARRAY_LEN(verify_opts), 1,
+                               argc, argv, &args, &done);
+    if (rc || done)
         goto out;
-    if (args.help) {
-        cli_usage(stdout, verify_usage, verify_opts, ARRAY_LEN(verify_opts));
-        goto out;
-    }
     const char *path = args.n_pos ? args.pos[0] : "-";
     struct spent_set s;
     if ((rc = load_spent(verify_prog, &args.val[V_INPUT_TX], &a, &s)) ||
@@ -978,36 +969,15 @@ out:
 /* ---------------------------------------------------------- dispatch */
 
 static const struct cmd tx_subcommands[] = {
-    {"create", tx_create, "build and sign a CREATE"},
-    {"transfer", tx_transfer, "spend outputs of transactions given as files"},
-    {"sign", tx_sign_cmd, "add a key's signatures (co-signing)"},
-    {"verify", tx_verify, "check a transaction offline"},
+    {"create", tx_create, "build and sign a CREATE", NULL},
+    {"transfer", tx_transfer, "spend outputs of transactions given as files", NULL},
+    {"sign", tx_sign_cmd, "add a key's signatures (co-signing)", NULL},
+    {"verify", tx_verify, "check a transaction offline", NULL},
 };
-
-static void
-tx_list(FILE *f)
-{
-    fputs(tx_usage, f);
-    for (size_t i = 0; i < ARRAY_LEN(tx_subcommands); i++)
-        fprintf(f, "  %-10s %s\n", tx_subcommands[i].name, tx_subcommands[i].summary);
-}
 
 int
 cmd_tx(int argc, char **argv)
 {
-    if (argc < 2) {
-        tx_list(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        tx_list(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(tx_subcommands); i++)
-        if (strcmp(tx_subcommands[i].name, name) == 0)
-            return tx_subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ltdrs tx: unknown subcommand '%.64s'\n\n", name);
-    tx_list(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_dispatch("ltdrs tx", tx_usage, tx_subcommands, ARRAY_LEN(tx_subcommands), argc,
+                        argv);
 }

@@ -6,9 +6,10 @@
  * MHD parses anything) allocates the request context inside a fresh arena
  * and keeps the raw request-target; the access handler runs three phases -
  * headers (framing checks, target parsing, routing, 404/405/413/503
- * decisions), body (counted into the arena, 413 as soon as it would exceed
- * the limit), and dispatch (handler, then response or suspension); the
- * completion hook releases the arena, the only place it is freed.
+ * decisions), body (counted into the arena; past the limit discarded and
+ * answered 413, see refuse_declared_body), and dispatch (handler, then
+ * response or suspension); the completion hook releases the arena, the
+ * only place it is freed.
  *
  * Deferred requests live in a fixed table of slots (config.deferred_max)
  * addressed by index + generation, so a stale handle can never touch a
@@ -172,7 +173,8 @@ struct http_ctx {
     bool ws_reserved; /* holds one ws_subs reservation */
     bool url_long;    /* request-target longer than url_bytes_max */
     uint64_t clen;
-    size_t drained; /* body bytes discarded after the limit was exceeded */
+    size_t drained;   /* body bytes discarded after the limit was exceeded */
+    size_t drain_max; /* ... and how many may be, before the connection is closed */
     char *body;
     size_t body_len, body_cap;
     int32_t slot; /* deferral slot, -1 if none */
@@ -2010,6 +2012,40 @@ route_request(struct http_ctx *c)
     }
 }
 
+/*
+ * A Content-Length over body_bytes_max: 413 naming the limit, and the
+ * connection closed after it.  When to answer is the point.  libmicrohttpd
+ * 0.9.75 can answer before the body is read, but then closes the socket
+ * with the body still arriving, and the client's TCP stack reports the
+ * reset that close sends, often before the client has read the 413.  So:
+ *  - "Expect: 100-continue" (HTTP/1.1): the client waits for our word
+ *    before sending the body; answered at once, nothing is read.
+ *  - a body of at most 2 x body_bytes_max: read to its end and discarded
+ *    (never stored), then answered; the client reads the 413 in full.
+ *  - a larger one: answered at once, the rest is not read; a client still
+ *    sending may see the reset instead of the answer.
+ * A chunked body has no declared size: it is refused once it passes the
+ * limit (on_body).
+ */
+static void
+refuse_declared_body(struct http_ctx *c)
+{
+    struct http_server *srv = c->srv;
+    LTD_ASSERT(c->has_clen && c->clen > srv->cfg.body_bytes_max);
+    char detail[160];
+    snprintf(detail, sizeof detail,
+             "request body too large: Content-Length %llu is more than the limit of %zu bytes",
+             (unsigned long long)c->clen, srv->cfg.body_bytes_max);
+    layer_error(c, LTD_E_HTTP_BODY_LARGE, detail);
+    c->decided = true;
+    c->resp.close = true;
+    const char *expect = http_header(&c->req, MHD_HTTP_HEADER_EXPECT);
+    bool waits = strcmp(c->version, MHD_HTTP_VERSION_1_1) == 0 && expect != NULL &&
+                 strcasecmp(expect, "100-continue") == 0;
+    if (!waits && c->clen - srv->cfg.body_bytes_max <= srv->cfg.body_bytes_max)
+        c->drain_max = (size_t)c->clen;
+}
+
 /* First call: the headers are in.  Decide everything that can be decided
  * before reading the body. */
 static enum MHD_Result
@@ -2045,11 +2081,9 @@ on_headers(struct http_ctx *c, const char *method, const char *version)
     } else {
         route_request(c);
     }
-    if (!c->decided && c->has_clen && c->clen > srv->cfg.body_bytes_max) {
-        layer_error(c, LTD_E_HTTP_BODY_LARGE, "request body too large");
-        c->decided = true;
-    }
-    if (c->decided && (c->has_body || c->resp.close)) {
+    if (!c->decided && c->has_clen && c->clen > srv->cfg.body_bytes_max)
+        refuse_declared_body(c);
+    if (c->decided && c->drain_max == 0 && (c->has_body || c->resp.close)) {
         c->resp.close = true; /* answer now, read no body */
         return queue_resp(c);
     }
@@ -2062,17 +2096,21 @@ on_body(struct http_ctx *c, const char *data, size_t n)
 {
     struct http_server *srv = c->srv;
     if (c->decided) {
-        /* Over the limit: MHD cannot answer mid-upload, so discard up to
-         * another body_bytes_max and answer 413 at the end; beyond that,
-         * close without an answer. */
+        /* Refused (413): MHD cannot answer mid-upload, so discard up to
+         * drain_max bytes and answer at the end; beyond that, close
+         * without an answer. */
         c->drained += n;
-        return c->drained > srv->cfg.body_bytes_max ? MHD_NO : MHD_YES;
+        return c->drained > c->drain_max ? MHD_NO : MHD_YES;
     }
     if (n > srv->cfg.body_bytes_max - c->body_len) {
-        layer_error(c, LTD_E_HTTP_BODY_LARGE, "request body too large");
+        char detail[128];
+        snprintf(detail, sizeof detail, "request body too large: more than the limit of %zu bytes",
+                 srv->cfg.body_bytes_max);
+        layer_error(c, LTD_E_HTTP_BODY_LARGE, detail);
         c->decided = true;
         c->resp.close = true;
         c->drained = n;
+        c->drain_max = srv->cfg.body_bytes_max;
         return MHD_YES;
     }
     if (c->body_len + n + 1 > c->body_cap) {

@@ -141,8 +141,11 @@ struct http_config {
                                   * are accepted only to answer 503 + close, beyond that
                                   * libmicrohttpd closes new connections at once */
     unsigned timeout_ms;         /* idle connection timeout (rounded up to seconds) */
-    size_t body_bytes_max;       /* request body; a larger Content-Length -> 413 at once;
-                                  * a larger chunked body -> 413 once it ends (the excess
+    size_t body_bytes_max;       /* request body; more -> 413 naming this limit, then the
+                                  * connection is closed.  A larger Content-Length: read
+                                  * and discarded up to 2 x this, then 413 (answered at
+                                  * once with Expect: 100-continue or above 2 x this);
+                                  * a larger chunked body: 413 once it ends (the excess
                                   * is discarded, not stored), or the connection is closed
                                   * after another body_bytes_max */
     size_t header_bytes_max;     /* request line + headers; more -> 414/431 by MHD */

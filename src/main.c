@@ -14,14 +14,14 @@
 #include <string.h>
 
 static const struct cmd commands[] = {
-    {"keygen", cmd_keygen, "make an Ed25519 key pair, or print a key file's public key"},
-    {"tx", cmd_tx, "build, sign and verify BigchainDB 2.0 transactions offline"},
-    {"init", cmd_init, "create a ledger data directory with its genesis and admin key"},
-    {"serve", cmd_serve, "run the ledger node (BigchainDB HTTP API v1, web UI)"},
-    {"verify", cmd_verify, "audit a data directory: hash chain, ids, signatures, spends"},
-    {"admin", cmd_admin, "school admin: roster, certify, approve, revoke, announce, report"},
-    {"dept", cmd_dept, "department: register, apply, distribute tickets, close, status"},
-    {"student", cmd_student, "student: register with an activation code, look up tickets"},
+    {"keygen", cmd_keygen, "make an Ed25519 key pair, or print a key file's public key", NULL},
+    {"tx", cmd_tx, "build, sign and verify BigchainDB 2.0 transactions offline", NULL},
+    {"init", cmd_init, "create a ledger data directory with its genesis and admin key", NULL},
+    {"serve", cmd_serve, "run the ledger node (BigchainDB HTTP API v1, web UI)", NULL},
+    {"verify", cmd_verify, "audit a data directory: hash chain, ids, signatures, spends", NULL},
+    {"admin", cmd_admin, "school admin: roster, certify, approve, revoke, announce, report", NULL},
+    {"dept", cmd_dept, "department: register, apply, distribute tickets, close, status", NULL},
+    {"student", cmd_student, "student: register with an activation code, look up tickets", NULL},
 };
 
 static void
