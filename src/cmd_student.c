@@ -66,8 +66,8 @@ normalize_code(const char *in, char *out, size_t cap)
     bool ours = true;
     for (const char *p = in; *p && ours; p++) {
         char c = (char)toupper((unsigned char)*p);
-        if (c == ' ' || c == '-' || c == '\t')
-            continue;
+        if (c == ' ' || c == '-' || c == '\t' || c == '\n' || c == '\r')
+            continue; /* \n: a code piped in with --code - */
         if (c == 'O')
             c = '0';
         else if (c == 'I' || c == 'L')

@@ -271,8 +271,14 @@ check "new code file 0600" [ "$(mode_of new5.csv)" = 600 ]
 t "old code no longer works" 1 "BadActivationCode" -- student register $N --sid "$(SID 5)" \
   --code "$(code_of "$(SID 5)")" --key-out k5b.key
 check "refused registration leaves no key file" [ ! -e k5b.key ]
-t "re-register with the new code" 0 "registered" -- student register $N --sid "$(SID 5)" \
-  --code "$(tail -1 new5.csv | cut -d, -f2)" --key-out k5c.key
+# the code piped in on standard input, typed loosely (lower case, no dashes,
+# a newline at the end): normalised as when given on the command line
+tail -1 new5.csv | cut -d, -f2 | tr -d '-' | tr 'A-Z' 'a-z' >code5.txt
+code_of "$(SID 5)" | tr -d '-' | tr 'A-Z' 'a-z' >oldcode5.txt
+t "old code piped in still refused" 1 "BadActivationCode" -- student register $N \
+  --sid "$(SID 5)" --code - --key-out k5b.key <oldcode5.txt
+t "re-register with the new code piped in loosely" 0 "registered" -- student register $N \
+  --sid "$(SID 5)" --code - --key-out k5c.key <code5.txt
 t "old tickets still count" 0 "legal tickets: 2" -- student tickets $N "$(SID 5)"
 
 # ---- announcement, close

@@ -28,7 +28,7 @@ export function normalizeCode(input) {
   for (let i = 0; i < text.length && ours; i++) {
     let c = text[i];
     if (c >= 'a' && c <= 'z') c = c.toUpperCase(); // toupper() in the C locale: ASCII only
-    if (c === ' ' || c === '-' || c === '\t') continue;
+    if (c === ' ' || c === '-' || c === '\t' || c === '\n' || c === '\r') continue;
     if (c === 'O') c = '0';
     else if (c === 'I' || c === 'L') c = '1';
     ours = sym.length < SYMBOLS && CODE_ALPHABET.includes(c);
