@@ -233,6 +233,14 @@ chunk_run(struct audit_worker *w, struct audit_chunk *c)
     if (end > from && ((e = store_cursor_txs(w->cur, from, end - 1, &w->eb)) ||
                        (e = store_cursor_tx_next(w->cur, &row, &have, &w->eb))))
         return e;
+    if (end > from && c->cap_rec == 0) {
+        /* one record and (usually) one output per row: sized once, since
+         * every fresh page of memory is costly to touch here */
+        LTD_ASSERT(end - from <= UINT32_MAX);
+        c->cap_rec = c->cap_out = (uint32_t)(end - from);
+        c->rec = xmalloc(sizeof *c->rec * c->cap_rec);
+        c->out = xmalloc(sizeof *c->out * c->cap_out);
+    }
     uint64_t expect = from;
     for (uint32_t b = c->b0; b < c->b1; b++) {
         block_hash_check(w, b);

@@ -4,8 +4,8 @@
  * connection of its own, stepping rows in key order without copying the
  * transaction bodies.
  *
- * A cursor holds a pooled read connection of the store (store_int.h) and its
- * own prepared statements; reads never block the node's writer.  Each range
+ * A cursor holds a read-only connection of its own, with a small page
+ * cache, and its prepared statements; reads never block the node's writer.  Each range
  * query sees the committed state when its first row is stepped, so a range
  * of blocks known to be committed is always complete (blocks and their
  * transactions are committed together).
@@ -30,7 +30,7 @@ struct store_cursor_tx {
     size_t len;
 };
 
-/* Opens a cursor on a read connection of st (memory-mapped reads).
+/* Opens a cursor on a read-only connection of its own to st's database.
  * [out] out  the cursor; the caller closes it with store_cursor_close.
  * Returns LTD_OK or a store error (LTD_E_STORE_*). */
 LTD_MUST_CHECK enum ltd_err store_cursor_open(struct store *st, struct store_cursor **out,
