@@ -34,10 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const uint64_t audit_seq_key_max = UINT64_C(1) << 60; /* seq part of a failure key */
+
 enum {
     audit_threads_max = 16,
     audit_chunk_txs = 512,     /* transactions per unit of work (block-aligned) */
     audit_chunk_blocks = 4096, /* ... or at most this many (empty) blocks */
+    audit_chunk_presize_max = 8 * audit_chunk_txs, /* records allocated up front per chunk */
 };
 
 /* ------------------------------------------------------------- failures */
@@ -46,8 +49,8 @@ void
 audit_fail_at(struct audit_fail *f, uint64_t seq, enum audit_rank rank, int64_t height,
               const struct ltd_hash *id, const char *fmt, ...)
 {
-    LTD_ASSERT(seq < (UINT64_C(1) << 60));
-    uint64_t key = seq << 3 | (uint64_t)rank;
+    /* seq comes from the store: clamp, never assert (rule 8b) */
+    uint64_t key = (seq < audit_seq_key_max ? seq : audit_seq_key_max) << 3 | (uint64_t)rank;
     char msg[errmsg_bytes_max];
     va_list ap;
     va_start(ap, fmt);
@@ -70,13 +73,13 @@ audit_fail_at(struct audit_fail *f, uint64_t seq, enum audit_rank rank, int64_t 
 
 struct audit_plan {
     char chain_id[65];
-    struct ltd_hash genesis;  /* SHA3 of the stored genesis record */
-    struct store_block *blk;  /* blocks 0..n_blk-1, by height */
-    uint64_t *first;          /* the seq each block's transactions must start at */
+    struct ltd_hash genesis; /* SHA3 of the stored genesis record */
+    struct store_block *blk; /* blocks 0..n_blk-1, by height */
+    uint64_t *first;         /* the seq each block's transactions must start at */
     uint32_t n_blk, cap_blk;
     struct audit_chunk *chunk;
     uint32_t n_chunk;
-    uint64_t max_seq;         /* the highest seq stored */
+    uint64_t max_seq; /* the highest seq stored */
 };
 
 static void
@@ -158,10 +161,11 @@ plan_read(struct store *st, struct audit_plan *p, struct audit_fail *f, struct l
         }
         plan_block(p, &b, &next_seq, f);
     }
-    if (p->max_seq >= next_seq)
+    if (p->max_seq >= next_seq) {
+        unsigned long long extra = p->max_seq - next_seq + 1;
         audit_fail_at(f, next_seq, AUDIT_RANK_BLOCK, (int64_t)p->n_blk, NULL,
-                      "%llu transactions are stored after the last block",
-                      (unsigned long long)(p->max_seq - next_seq + 1));
+                      "%llu transactions are stored after the last block", extra);
+    }
     plan_chunks(p);
 out:
     store_cursor_close(cur);
@@ -195,8 +199,8 @@ block_hash_check(struct audit_worker *w, uint32_t b)
     struct ltd_hash want;
     store_block_hash(p->chain_id, &p->blk[b], &want);
     if (memcmp(want.b, p->blk[b].hash.b, 32) != 0)
-        audit_fail_at(w->run->fail, p->first[b], AUDIT_RANK_BLOCK, (int64_t)p->blk[b].height,
-                      NULL, "block hash does not match");
+        audit_fail_at(w->run->fail, p->first[b], AUDIT_RANK_BLOCK, (int64_t)p->blk[b].height, NULL,
+                      "block hash does not match");
 }
 
 /* One stored row of block b: its place in the sequence, then the tx. */
@@ -235,9 +239,11 @@ chunk_run(struct audit_worker *w, struct audit_chunk *c)
         return e;
     if (end > from && c->cap_rec == 0) {
         /* one record and (usually) one output per row: sized once, since
-         * every fresh page of memory is costly to touch here */
-        LTD_ASSERT(end - from <= UINT32_MAX);
-        c->cap_rec = c->cap_out = (uint32_t)(end - from);
+         * every fresh page of memory is costly to touch here (the counts
+         * come from the store, so the guess is bounded) */
+        uint64_t n = end - from;
+        c->cap_rec = c->cap_out =
+            (uint32_t)(n < audit_chunk_presize_max ? n : audit_chunk_presize_max);
         c->rec = xmalloc(sizeof *c->rec * c->cap_rec);
         c->out = xmalloc(sizeof *c->out * c->cap_out);
     }
@@ -254,9 +260,8 @@ chunk_run(struct audit_worker *w, struct audit_chunk *c)
         struct ltd_hash got;
         codec_sha3_end(w->h, &got);
         if (memcmp(got.b, p->blk[b].txs_hash.b, 32) != 0)
-            audit_fail_at(w->run->fail, p->first[b], AUDIT_RANK_BLOCK,
-                          (int64_t)p->blk[b].height, NULL,
-                          "block's transaction list hash does not match its transactions");
+            audit_fail_at(w->run->fail, p->first[b], AUDIT_RANK_BLOCK, (int64_t)p->blk[b].height,
+                          NULL, "block's transaction list hash does not match its transactions");
     }
     return LTD_OK;
 }
@@ -391,8 +396,7 @@ spend_check(struct store *st, const struct audit_map *m, const struct audit_rec 
         if (o->spent) {
             char hex[65];
             hex_encode(hex, in->txid.b, 32);
-            audit_fail_at(f, r->seq, AUDIT_RANK_STATE, h, &r->id, "double spend of input %s",
-                          hex);
+            audit_fail_at(f, r->seq, AUDIT_RANK_STATE, h, &r->id, "double spend of input %s", hex);
             return;
         }
         if (memcmp(src->asset.b, r->asset.b, 32) != 0) {
@@ -429,7 +433,7 @@ ledger_walk(struct store *st, struct audit_plan *p, struct audit_fail *f)
     struct audit_map m = {.cap = 1024};
     while (m.cap < 2 * n)
         m.cap *= 2;
-    m.slot = xcalloc(m.cap, sizeof *m.slot);
+    m.slot = xcalloc(m.cap, sizeof(struct audit_rec *));
     for (uint32_t c = 0; c < p->n_chunk; c++) {
         for (uint32_t i = 0; i < p->chunk[c].n_rec; i++) {
             struct audit_rec *r = &p->chunk[c].rec[i];

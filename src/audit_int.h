@@ -114,8 +114,8 @@ void audit_txck_free(struct audit_txck *k);
  * 2), and tx_check_strict.  Appends the transaction's record to ch (parsed =
  * false when the body is unusable) and reports failures through f.
  */
-void audit_tx_check(struct audit_txck *k, const struct store_cursor_tx *row,
-                    struct audit_chunk *ch, struct audit_fail *f);
+void audit_tx_check(struct audit_txck *k, const struct store_cursor_tx *row, struct audit_chunk *ch,
+                    struct audit_fail *f);
 
 /*
  * The precise verdict on input i of the transaction with seq `seq`, spending

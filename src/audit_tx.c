@@ -104,9 +104,9 @@ audit_txck_free(struct audit_txck *k)
  * uppercase hex, else the letter after the backslash.  test_audit.c pins
  * this table against cjson_canonical for every byte. */
 static const char canon_esc[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    0,   0,   '"', [0x5c] = '\\',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
+    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,   0,   '"', [0x5c] = '\\',
 };
 
 /* True when one of the 8 bytes needs an escape (< 0x20, '"' or '\\'). */
@@ -626,8 +626,8 @@ load_tx(struct store *st, struct arena *a, uint64_t seq, struct buf *body, struc
 }
 
 enum ltd_err
-audit_tx_input_exact(struct store *st, uint64_t seq, uint32_t i, uint64_t src_seq,
-                     uint64_t index, struct ltd_errbuf *eb)
+audit_tx_input_exact(struct store *st, uint64_t seq, uint32_t i, uint64_t src_seq, uint64_t index,
+                     struct ltd_errbuf *eb)
 {
     struct arena a;
     arena_init(&a);

@@ -7,7 +7,7 @@
  *
  * Includes audit_tx.c to reach its static helpers (STYLE rule 23).
  */
-#include "../src/audit_tx.c"
+#include "../src/audit_tx.c" // NOLINT(bugprone-suspicious-include): static helpers
 
 #include "test.h"
 
@@ -104,9 +104,8 @@ make_create(struct arena *a, const struct key *k, const struct ltd_pubkey *owner
 /* A TRANSFER of outputs [0, n_in) of src (owned by `owner_claimed`, signed
  * by `signer`) to `to`. */
 static void
-make_transfer(struct arena *a, const struct tx *src, uint32_t n_in,
-              const struct key *owner_claimed, const struct ltd_pubkey *to, struct buf *out,
-              struct tx *t)
+make_transfer(struct arena *a, const struct tx *src, uint32_t n_in, const struct key *owner_claimed,
+              const struct ltd_pubkey *to, struct buf *out, struct tx *t)
 {
     struct tx_new_input in[4];
     const struct cc_details *spent[4];
@@ -316,7 +315,7 @@ test_ledger_spends(void)
     struct tx ct, x1, x2, x3, x4;
     make_create(&a, &alice, &alice.pk, 2, "two tickets", &c, &ct);
     make_transfer(&a, &ct, 1, &alice, &bob.pk, &t1, &x1);
-    make_transfer(&a, &ct, 1, &alice, &carol.pk, &t2, &x2); /* output 0 again */
+    make_transfer(&a, &ct, 1, &alice, &carol.pk, &t2, &x2);     /* output 0 again */
     make_transfer(&a, &ct, 2, &mallory, &mallory.pk, &t3, &x3); /* signed by a stranger */
     make_transfer(&a, &x1, 1, &bob, &carol.pk, &t4, &x4);
     struct node_genesis g;
