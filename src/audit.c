@@ -419,24 +419,20 @@ static void
 ledger_walk(struct store *st, struct audit_plan *p, struct audit_fail *f)
 {
     size_t n = 0;
+    for (uint32_t c = 0; c < p->n_chunk; c++)
+        n += p->chunk[c].n_rec;
+    struct audit_map m = {.cap = 1024};
+    while (m.cap < 2 * n)
+        m.cap *= 2;
+    m.slot = xcalloc(m.cap, sizeof(struct audit_rec *));
     for (uint32_t c = 0; c < p->n_chunk; c++) {
         struct audit_chunk *ch = &p->chunk[c];
         for (uint32_t i = 0; i < ch->n_rec; i++) {
             struct audit_rec *r = &ch->rec[i];
             LTD_ASSERT(r->out_first + r->n_out <= ch->n_out);
             LTD_ASSERT(r->in_first + r->n_in <= ch->n_in);
-            r->out = ch->out + r->out_first;
+            r->out = ch->out + r->out_first; /* the arrays no longer move */
             r->in = ch->in + r->in_first;
-            n++;
-        }
-    }
-    struct audit_map m = {.cap = 1024};
-    while (m.cap < 2 * n)
-        m.cap *= 2;
-    m.slot = xcalloc(m.cap, sizeof(struct audit_rec *));
-    for (uint32_t c = 0; c < p->n_chunk; c++) {
-        for (uint32_t i = 0; i < p->chunk[c].n_rec; i++) {
-            struct audit_rec *r = &p->chunk[c].rec[i];
             if (!r->parsed)
                 continue; /* reported by pass 1 */
             if (map_find(&m, &r->id)) {
