@@ -1,0 +1,656 @@
+/*
+ * audit_tx.c - the audit's check of one stored transaction, parsing it once.
+ *
+ * The node stores every body in canonical form, so the canonical text that
+ * the id and the signing messages hash is, in the common case, the stored
+ * body itself.  The fast path parses the body (cjson_parse + tx_from_json
+ * without the id hash), confirms byte for byte that the body is exactly
+ * what cjson_canonical writes for the parsed tree (recording where the id
+ * and the fulfillments are), and then hashes the body with those values
+ * spliced to null: the id preimage and the signing preimage share their
+ * prefix up to the first fulfillment, which is absorbed once.  No canonical
+ * text is written and nothing is allocated per transaction (the arena and
+ * hash contexts are reused).
+ *
+ * Anything unusual (a non-canonical body, a failed check of any kind) goes
+ * to the exact path, which is the plain tx_parse / tx_verify_create /
+ * tx_check_strict pipeline: it decides the verdict and words the message,
+ * so the fast path only ever has to be right when it accepts.
+ *
+ * Not here: anything that needs other transactions (audit.c, pass 2).
+ */
+#include "audit_int.h"
+
+#include "codec.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    audit_arena_bytes = 256 * 1024, /* scratch for one parse; larger ones get fresh chunks */
+    audit_spans_small = 8,          /* fulfillment spans kept without the arena */
+};
+
+struct audit_txck {
+    struct arena a;
+    const void *a_chunk; /* the primed chunk that rewinding keeps */
+    EVP_MD *sha3;        /* fetched once per thread */
+    EVP_MD_CTX *h_id;    /* the id preimage */
+    EVP_MD_CTX *h_u;     /* the signing preimage */
+    EVP_MD_CTX *h_in;    /* a TRANSFER input's message (h_u + txid + index) */
+};
+
+/* ------------------------------------------------------------------ arena */
+
+/* The arena API frees every chunk on release; the audit parses a hundred
+ * thousand bodies per second per thread, so it keeps one large chunk and
+ * rewinds it (struct arena's fields are public in ltd.h: head, used, total;
+ * arena_alloc zeroes what it hands out, so reuse is safe). */
+static void
+txck_arena_prime(struct audit_txck *k)
+{
+    arena_init(&k->a);
+    (void)arena_alloc(&k->a, audit_arena_bytes);
+    k->a_chunk = k->a.head;
+    k->a.used = 0;
+    k->a.total = 0;
+}
+
+static void
+txck_arena_rewind(struct audit_txck *k)
+{
+    if ((const void *)k->a.head == k->a_chunk) {
+        k->a.used = 0;
+        k->a.total = 0;
+        return;
+    }
+    arena_release(&k->a);
+    txck_arena_prime(k);
+}
+
+struct audit_txck *
+audit_txck_new(void)
+{
+    struct audit_txck *k = xcalloc(1, sizeof *k);
+    txck_arena_prime(k);
+    k->sha3 = EVP_MD_fetch(NULL, "SHA3-256", NULL);
+    k->h_id = EVP_MD_CTX_new();
+    k->h_u = EVP_MD_CTX_new();
+    k->h_in = EVP_MD_CTX_new();
+    LTD_ASSERT(k->sha3 != NULL);
+    LTD_ASSERT(k->h_id != NULL && k->h_u != NULL && k->h_in != NULL);
+    return k;
+}
+
+void
+audit_txck_free(struct audit_txck *k)
+{
+    if (k == NULL)
+        return;
+    EVP_MD_CTX_free(k->h_in);
+    EVP_MD_CTX_free(k->h_u);
+    EVP_MD_CTX_free(k->h_id);
+    EVP_MD_free(k->sha3);
+    arena_release(&k->a);
+    free(k);
+}
+
+/* ------------------------------------------------- canonical comparison */
+
+/* cjson_canonical's string escapes (cjson.h): 0 raw, 'u' for \u00XX with
+ * uppercase hex, else the letter after the backslash.  test_audit.c pins
+ * this table against cjson_canonical for every byte. */
+static const char canon_esc[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
+    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,   0,   '"', [0x5c] = '\\',
+};
+
+/* True when one of the 8 bytes needs an escape (< 0x20, '"' or '\\'). */
+static inline bool
+swar_escape(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t lt = (x - ones * 0x20) & ~x & high;
+    uint64_t q = x ^ (ones * 0x22), bs = x ^ (ones * 0x5c);
+    return (lt | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high)) != 0;
+}
+
+/* A cursor over the text being compared with a tree's canonical form. */
+struct canon_walk {
+    const char *p;
+    size_t len, pos;
+};
+
+static bool
+cw_lit(struct canon_walk *w, const char *s, size_t n)
+{
+    if (w->len - w->pos < n || memcmp(w->p + w->pos, s, n) != 0)
+        return false;
+    w->pos += n;
+    return true;
+}
+
+static bool
+cw_char(struct canon_walk *w, char c)
+{
+    if (w->pos >= w->len || w->p[w->pos] != c)
+        return false;
+    w->pos++;
+    return true;
+}
+
+/* The text at w is cj_write_string(s, n): the same bytes, escaped alike. */
+static bool
+cw_string(struct canon_walk *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *u = (const unsigned char *)s;
+    if (!cw_char(w, '"'))
+        return false;
+    size_t i = 0;
+    while (i < n) { /* each round consumes at least one byte of s */
+        while (i + 8 <= n && w->len - w->pos >= 8) {
+            uint64_t x, y;
+            memcpy(&x, u + i, 8);
+            memcpy(&y, w->p + w->pos, 8);
+            if (x != y || swar_escape(x))
+                break;
+            i += 8;
+            w->pos += 8;
+        }
+        if (i >= n)
+            break;
+        char e = canon_esc[u[i]];
+        bool same;
+        if (e == 0) {
+            same = cw_char(w, (char)u[i]);
+        } else if (e == 'u') {
+            char q[6] = {'\\', 'u', '0', '0', hex[u[i] >> 4], hex[u[i] & 15]};
+            same = cw_lit(w, q, sizeof q);
+        } else {
+            char q[2] = {'\\', e};
+            same = cw_lit(w, q, sizeof q);
+        }
+        if (!same)
+            return false;
+        i++;
+    }
+    return cw_char(w, '"');
+}
+
+static bool cw_value(struct canon_walk *w, const struct cjson *v);
+
+static bool
+cw_object(struct canon_walk *w, const struct cjson *v)
+{
+    if (!cw_char(w, '{'))
+        return false;
+    for (uint32_t k = 0; k < v->len; k++) {
+        if (k > 0 && !cw_char(w, ','))
+            return false;
+        if (!cw_string(w, v->members[k].key, v->members[k].klen) || !cw_char(w, ':') ||
+            !cw_value(w, v->members[k].val))
+            return false;
+    }
+    return cw_char(w, '}');
+}
+
+/* The text at w is cj_write(v); recursion is bounded by the parser's depth. */
+static bool
+cw_value(struct canon_walk *w, const struct cjson *v)
+{
+    switch (v->type) {
+    case CJSON_NULL:
+        return cw_lit(w, "null", 4);
+    case CJSON_FALSE:
+        return cw_lit(w, "false", 5);
+    case CJSON_TRUE:
+        return cw_lit(w, "true", 4);
+    case CJSON_INT:
+    case CJSON_FLOAT: /* parsed numbers keep their canonical text */
+        return v->str != NULL && v->len > 0 && cw_lit(w, v->str, v->len);
+    case CJSON_STRING:
+        return cw_string(w, v->str, v->len);
+    case CJSON_ARRAY:
+        if (!cw_char(w, '['))
+            return false;
+        for (uint32_t k = 0; k < v->len; k++)
+            if ((k > 0 && !cw_char(w, ',')) || !cw_value(w, v->items[k]))
+                return false;
+        return cw_char(w, ']');
+    case CJSON_OBJECT:
+        return cw_object(w, v);
+    }
+    return false;
+}
+
+/* Where the values that the id and the signing messages replace by null
+ * sit in the canonical text: [at, end). */
+struct canon_span {
+    size_t at, end;
+};
+
+struct canon_spans {
+    struct canon_span id;
+    uint32_t n_ff;
+    struct canon_span *ff; /* one per input holding a "fulfillment" member */
+};
+
+static bool
+key_is(const struct cjson_member *m, const char *key, uint32_t n)
+{
+    return m->klen == n && memcmp(m->key, key, n) == 0;
+}
+
+/* One input object, noting the span of its "fulfillment" value. */
+static bool
+cw_input(struct canon_walk *w, const struct cjson *v, struct canon_spans *sp)
+{
+    if (v->type != CJSON_OBJECT)
+        return cw_value(w, v);
+    if (!cw_char(w, '{'))
+        return false;
+    for (uint32_t k = 0; k < v->len; k++) {
+        const struct cjson_member *m = &v->members[k];
+        if ((k > 0 && !cw_char(w, ',')) || !cw_string(w, m->key, m->klen) || !cw_char(w, ':'))
+            return false;
+        size_t at = w->pos;
+        if (!cw_value(w, m->val))
+            return false;
+        if (key_is(m, "fulfillment", 11))
+            sp->ff[sp->n_ff++] = (struct canon_span){at, w->pos};
+    }
+    return cw_char(w, '}');
+}
+
+/*
+ * True iff text[0..len) is exactly cjson_canonical(root), root being a
+ * transaction object; fills the spans of the top-level "id" value and of
+ * every "fulfillment" value of the top-level "inputs" array's objects (the
+ * members tx.c's canonical_with_nulls replaces).  sp->ff must have room for
+ * one span per input.
+ */
+static bool
+canon_match_tx(const struct cjson *root, const char *text, size_t len, struct canon_spans *sp)
+{
+    struct canon_walk w = {text, len, 0};
+    bool has_id = false;
+    sp->n_ff = 0;
+    if (root->type != CJSON_OBJECT || !cw_char(&w, '{'))
+        return false;
+    for (uint32_t k = 0; k < root->len; k++) {
+        const struct cjson_member *m = &root->members[k];
+        if ((k > 0 && !cw_char(&w, ',')) || !cw_string(&w, m->key, m->klen) || !cw_char(&w, ':'))
+            return false;
+        size_t at = w.pos;
+        bool ok = true;
+        if (key_is(m, "inputs", 6) && m->val->type == CJSON_ARRAY) {
+            ok = cw_char(&w, '[');
+            for (uint32_t i = 0; ok && i < m->val->len; i++)
+                ok = (i == 0 || cw_char(&w, ',')) && cw_input(&w, m->val->items[i], sp);
+            ok = ok && cw_char(&w, ']');
+        } else {
+            ok = cw_value(&w, m->val);
+        }
+        if (!ok)
+            return false;
+        if (key_is(m, "id", 2)) {
+            sp->id = (struct canon_span){at, w.pos};
+            has_id = true;
+        }
+    }
+    return has_id && cw_char(&w, '}') && w.pos == len;
+}
+
+/* ----------------------------------------------------------------- hashes */
+
+static void
+sha3_add(EVP_MD_CTX *c, const void *p, size_t n)
+{
+    LTD_ASSERT(EVP_DigestUpdate(c, p, n) == 1);
+}
+
+static void
+sha3_end(EVP_MD_CTX *c, struct ltd_hash *out)
+{
+    unsigned int n = 0;
+    LTD_ASSERT(EVP_DigestFinal_ex(c, out->b, &n) == 1);
+    LTD_ASSERT(n == sizeof out->b);
+}
+
+/*
+ * From the canonical text and its spans: the id (SHA3 of the text with the
+ * id null) and, in k->h_u, the unfinished hash of the signing preimage (id
+ * and fulfillments null).  Both share the prefix up to the first
+ * fulfillment, which is absorbed once.
+ */
+static void
+hash_tx_text(struct audit_txck *k, const char *p, size_t len, const struct canon_spans *sp,
+             struct ltd_hash *id)
+{
+    LTD_ASSERT(sp->id.end <= len);
+    LTD_ASSERT(EVP_DigestInit_ex2(k->h_id, k->sha3, NULL) == 1);
+    sha3_add(k->h_id, p, sp->id.at);
+    sha3_add(k->h_id, "null", 4);
+    size_t split = sp->n_ff ? sp->ff[0].at : len;
+    LTD_ASSERT(split >= sp->id.end);
+    sha3_add(k->h_id, p + sp->id.end, split - sp->id.end);
+    LTD_ASSERT(EVP_MD_CTX_copy_ex(k->h_u, k->h_id) == 1);
+    sha3_add(k->h_id, p + split, len - split);
+    sha3_end(k->h_id, id);
+    size_t pos = split;
+    for (uint32_t i = 0; i < sp->n_ff; i++) {
+        LTD_ASSERT(sp->ff[i].at >= pos);
+        sha3_add(k->h_u, p + pos, sp->ff[i].at - pos);
+        sha3_add(k->h_u, "null", 4);
+        pos = sp->ff[i].end;
+    }
+    sha3_add(k->h_u, p + pos, len - pos);
+}
+
+/* The signing message of every input (tx_signing_messages' definition),
+ * from the unfinished signing-preimage hash in k->h_u. */
+static void
+signing_messages(struct audit_txck *k, const struct tx *t, struct ltd_hash *msgs)
+{
+    if (t->op == TX_CREATE) {
+        struct ltd_hash h;
+        sha3_end(k->h_u, &h);
+        for (uint32_t i = 0; i < t->n_in; i++)
+            msgs[i] = h;
+        return;
+    }
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        char idx[24];
+        int n = snprintf(idx, sizeof idx, "%llu", (unsigned long long)t->in[i].fulfills_index);
+        LTD_ASSERT(n > 0 && (size_t)n < sizeof idx);
+        LTD_ASSERT(EVP_MD_CTX_copy_ex(k->h_in, k->h_u) == 1);
+        sha3_add(k->h_in, t->in[i].fulfills_txid_hex, 64);
+        sha3_add(k->h_in, idx, (size_t)n);
+        sha3_end(k->h_in, &msgs[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ locks */
+
+static void
+sort_keys(struct ltd_pubkey *keys, size_t *n)
+{
+    for (size_t i = 1; i < *n; i++) /* insertion sort: at most tx_keys_max keys */
+        for (size_t j = i; j > 0 && memcmp(keys[j - 1].b, keys[j].b, 32) > 0; j--) {
+            struct ltd_pubkey x = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = x;
+        }
+    size_t m = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (m == 0 || memcmp(keys[m - 1].b, keys[i].b, 32) != 0)
+            keys[m++] = keys[i];
+    *n = m;
+}
+
+/* BLAKE2b-128 of the condition and of the sorted set of keys. */
+static void
+lock_of(const struct cc_condition *c, struct ltd_pubkey *keys, size_t n, struct audit_lock *out)
+{
+    static const char tag[] = "ltdrs audit lock v1";
+    sort_keys(keys, &n);
+    uint8_t head[1 + 8 + 4 + 32 + 4];
+    head[0] = c->type;
+    for (int i = 0; i < 8; i++)
+        head[1 + i] = (uint8_t)(c->cost >> (8 * i));
+    for (int i = 0; i < 4; i++) {
+        head[9 + i] = (uint8_t)(c->subtypes >> (8 * i));
+        head[45 + i] = (uint8_t)((uint32_t)n >> (8 * i));
+    }
+    memcpy(head + 13, c->fingerprint.b, 32);
+    crypto_generichash_state st;
+    LTD_ASSERT(crypto_generichash_init(&st, NULL, 0, sizeof out->b) == 0);
+    crypto_generichash_update(&st, (const uint8_t *)tag, sizeof tag);
+    crypto_generichash_update(&st, head, sizeof head);
+    crypto_generichash_update(&st, (const uint8_t *)keys, n * sizeof *keys);
+    LTD_ASSERT(crypto_generichash_final(&st, out->b, sizeof out->b) == 0);
+}
+
+/* An output's lock; too many keys gives a value no input lock takes. */
+static void
+output_lock(const struct tx_output *o, struct audit_lock *out)
+{
+    struct ltd_pubkey keys[tx_keys_max];
+    size_t n = cc_details_pubkeys(o->details, keys, tx_keys_max);
+    if (n > tx_keys_max) {
+        memset(out->b, 0x00, sizeof out->b);
+        return;
+    }
+    lock_of(&o->cond, keys, n, out);
+}
+
+static void
+input_lock(const struct tx_input *in, struct audit_lock *out)
+{
+    struct ltd_pubkey keys[tx_keys_max];
+    if (in->ff == NULL || in->n_owners > tx_keys_max) {
+        memset(out->b, 0xff, sizeof out->b);
+        return;
+    }
+    struct cc_condition c;
+    cc_fulfillment_condition(in->ff, &c);
+    memcpy(keys, in->owners, sizeof *keys * in->n_owners);
+    lock_of(&c, keys, in->n_owners, out);
+}
+
+/* ---------------------------------------------------------------- records */
+
+static void
+grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return;
+    uint32_t c = *cap ? *cap : 256;
+    while (c < need) {
+        LTD_ASSERT(c <= UINT32_MAX / 2);
+        c *= 2;
+    }
+    *p = xrealloc(*p, (size_t)c * elem);
+    *cap = c;
+}
+
+static struct audit_rec *
+rec_add(struct audit_chunk *ch, const struct store_cursor_tx *row)
+{
+    grow((void **)&ch->rec, &ch->cap_rec, ch->n_rec + 1, sizeof *ch->rec);
+    struct audit_rec *r = &ch->rec[ch->n_rec++];
+    memset(r, 0, sizeof *r);
+    r->id = row->id;
+    r->seq = row->seq;
+    r->height = row->height;
+    r->out_first = ch->n_out;
+    r->in_first = ch->n_in;
+    return r;
+}
+
+/* Appends t's record (outputs with their locks, TRANSFER inputs). */
+static void
+rec_add_tx(struct audit_chunk *ch, const struct store_cursor_tx *row, const struct tx *t)
+{
+    struct audit_rec *r = rec_add(ch, row);
+    r->id = t->id;
+    r->asset = t->asset_id;
+    r->op = (uint8_t)t->op;
+    r->parsed = true;
+    r->n_out = t->n_out;
+    grow((void **)&ch->out, &ch->cap_out, ch->n_out + t->n_out, sizeof *ch->out);
+    for (uint32_t i = 0; i < t->n_out; i++) {
+        struct audit_out *o = &ch->out[ch->n_out++];
+        o->amount = t->out[i].amount;
+        o->spent = false;
+        output_lock(&t->out[i], &o->lock);
+    }
+    if (t->op != TX_TRANSFER)
+        return;
+    r->n_in = t->n_in;
+    grow((void **)&ch->in, &ch->cap_in, ch->n_in + t->n_in, sizeof *ch->in);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        struct audit_in *in = &ch->in[ch->n_in++];
+        in->txid = t->in[i].fulfills_txid;
+        in->index = t->in[i].fulfills_index;
+        input_lock(&t->in[i], &in->lock);
+    }
+}
+
+/* ------------------------------------------------------------- the checks */
+
+/* Every signature of t against msgs (TRANSFER: only the fulfillment's own
+ * signatures; the spent condition is pass 2's). */
+static bool
+signatures_ok(const struct tx *t, const struct ltd_hash *msgs)
+{
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (t->in[i].ff == NULL || !cc_fulfillment_verify(t->in[i].ff, msgs[i].b, 32))
+            return false;
+    return true;
+}
+
+/*
+ * The fast path: true when the transaction passes every check of the exact
+ * path, and then its record is appended; false (nothing appended) whenever
+ * anything differs from the common case, the exact path then decides.
+ */
+static bool
+check_fast(struct audit_txck *k, const struct store_cursor_tx *row, struct audit_chunk *ch)
+{
+    struct cjson *root = NULL;
+    struct tx t;
+    if (!row->id_ok || row->len > tx_bytes_max ||
+        cjson_parse(&k->a, row->body, row->len, NULL, &root, NULL) != LTD_OK ||
+        tx_from_json(&k->a, root, TX_FLAG_UNSIGNED, &t, NULL) != LTD_OK)
+        return false;
+    const struct cjson *idv = cjson_get(root, "id");
+    if (idv == NULL || idv->type != CJSON_STRING || idv->len != 64)
+        return false;
+    for (uint32_t i = 0; i < t.n_in; i++)
+        if (t.in[i].ff == NULL)
+            return false;
+    struct canon_span small[audit_spans_small];
+    struct canon_spans sp = {.ff = small};
+    if (t.n_in > audit_spans_small)
+        sp.ff = arena_alloc(&k->a, sizeof *sp.ff * t.n_in);
+    if (!canon_match_tx(root, row->body, row->len, &sp))
+        return false;
+    hash_tx_text(k, row->body, row->len, &sp, &t.id);
+    hex_encode(t.id_hex, t.id.b, 32);
+    if (memcmp(t.id_hex, idv->str, 64) != 0 || memcmp(t.id.b, row->id.b, 32) != 0)
+        return false;
+    t.has_id = true;
+    if (t.op == TX_CREATE)
+        t.asset_id = t.id;
+    struct ltd_hash *msgs = arena_alloc(&k->a, sizeof *msgs * t.n_in);
+    signing_messages(k, &t, msgs);
+    if (!signatures_ok(&t, msgs) || tx_check_strict(&t, NULL) != LTD_OK)
+        return false;
+    rec_add_tx(ch, row, &t);
+    return true;
+}
+
+/* The exact path: tx.c's own pipeline, one step at a time, for the verdict
+ * and its wording. */
+static void
+check_exact(const struct store_cursor_tx *row, struct audit_chunk *ch, struct audit_fail *f)
+{
+    struct arena a;
+    arena_init(&a);
+    struct tx t;
+    struct ltd_errbuf eb;
+    ltd_errbuf_clear(&eb);
+    int64_t h = (int64_t)row->height;
+    if (tx_parse(&a, row->body, row->len, 0, &t, &eb) != LTD_OK) {
+        audit_fail_at(f, row->seq, AUDIT_RANK_PARSE, h, &row->id,
+                      "stored transaction is invalid: %s", eb.msg);
+        (void)rec_add(ch, row);
+        goto out;
+    }
+    if (!row->id_ok || memcmp(t.id.b, row->id.b, 32) != 0) {
+        audit_fail_at(f, row->seq, AUDIT_RANK_PARSE, h, &row->id,
+                      "stored id differs from the body's id");
+        (void)rec_add(ch, row);
+        goto out;
+    }
+    rec_add_tx(ch, row, &t);
+    struct ltd_hash *msgs = arena_alloc(&a, sizeof *msgs * t.n_in);
+    tx_signing_messages(&t, msgs);
+    if (t.op == TX_CREATE && tx_verify_create(&t, &eb) != LTD_OK)
+        audit_fail_at(f, row->seq, AUDIT_RANK_SIG, h, &t.id, "signature check failed: %s", eb.msg);
+    else if (t.op == TX_TRANSFER && !signatures_ok(&t, msgs))
+        audit_fail_at(f, row->seq, AUDIT_RANK_SIG, h, &t.id,
+                      "signature check failed: Transaction signature is invalid.");
+    else if (tx_check_strict(&t, &eb) != LTD_OK)
+        audit_fail_at(f, row->seq, AUDIT_RANK_STRICT, h, &t.id, "signature check failed: %s",
+                      eb.msg);
+out:
+    arena_release(&a);
+}
+
+void
+audit_tx_check(struct audit_txck *k, const struct store_cursor_tx *row, struct audit_chunk *ch,
+               struct audit_fail *f)
+{
+    LTD_ASSERT(k != NULL && row != NULL);
+    uint32_t before = ch->n_rec;
+    bool fast = check_fast(k, row, ch);
+    txck_arena_rewind(k);
+    if (!fast) {
+        LTD_ASSERT(ch->n_rec == before);
+        check_exact(row, ch, f);
+    }
+    LTD_ASSERT(ch->n_rec == before + 1);
+}
+
+/* ------------------------------------------------------ pass 2's fallback */
+
+/* Reads and parses the transaction with this seq into t (arena a). */
+static enum ltd_err
+load_tx(struct store *st, struct arena *a, uint64_t seq, struct buf *body, struct tx *t,
+        struct ltd_errbuf *eb)
+{
+    enum ltd_err e = store_tx_body(st, seq, body, NULL, eb);
+    if (e)
+        return e;
+    if (tx_parse(a, body->p, body->len, 0, t, NULL) != LTD_OK)
+        return ltd_fail(eb, LTD_E_STORE_CORRUPT, "transaction #%llu no longer parses",
+                        (unsigned long long)seq);
+    return LTD_OK;
+}
+
+enum ltd_err
+audit_tx_input_exact(struct store *st, uint64_t seq, uint32_t i, uint64_t src_seq, uint64_t index,
+                     struct ltd_errbuf *eb)
+{
+    struct arena a;
+    arena_init(&a);
+    struct buf b1, b2;
+    buf_init(&b1);
+    buf_init(&b2);
+    struct tx t, src;
+    enum ltd_err e = load_tx(st, &a, seq, &b1, &t, eb);
+    if (e == LTD_OK)
+        e = load_tx(st, &a, src_seq, &b2, &src, eb);
+    if (e)
+        goto out;
+    if (i >= t.n_in || index >= src.n_out) {
+        e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "input %u of #%llu does not match its record", i,
+                     (unsigned long long)seq);
+        goto out;
+    }
+    struct ltd_hash *msgs = arena_alloc(&a, sizeof *msgs * t.n_in);
+    tx_signing_messages(&t, msgs);
+    e = tx_verify_input(&t, i, src.out[index].details, &msgs[i], eb);
+out:
+    buf_release(&b2);
+    buf_release(&b1);
+    arena_release(&a);
+    return e;
+}
