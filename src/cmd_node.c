@@ -19,7 +19,6 @@
 #include "node.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -310,12 +309,6 @@ default_web_dir(void)
     return NULL;
 }
 
-enum {
-    serve_heap_keep_bytes = 256 * 1024 * 1024,
-    serve_heap_pad_bytes = 16 * 1024 * 1024,
-    serve_mmap_threshold_bytes = 4 * 1024 * 1024,
-};
-
 int
 cmd_serve(int argc, char **argv)
 {
@@ -353,12 +346,6 @@ cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* Request memory is allocated on HTTP threads and freed on the applier:
-     * keep freed heap instead of trimming and growing it again on every
-     * block (sysmalloc and page faults were 4% of the node's time). */
-    mallopt(M_TRIM_THRESHOLD, serve_heap_keep_bytes);
-    mallopt(M_TOP_PAD, serve_heap_pad_bytes);
-    mallopt(M_MMAP_THRESHOLD, serve_mmap_threshold_bytes);
     enum ltd_err oe = node_open(&nc, &node, &eb);
     codec_wipe(&nc.node_seed, sizeof nc.node_seed);
     if (oe != LTD_OK) {
