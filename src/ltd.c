@@ -4,6 +4,7 @@
  */
 #include "ltd.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,56 @@ struct arena_chunk {
     _Alignas(16) unsigned char data[];
 };
 
-enum { arena_chunk_bytes_min = 16 * 1024 };
+enum {
+    arena_chunk_bytes_min = 16 * 1024,
+    /* Chunks of the minimum size are kept for reuse (a request's arena is
+     * made on an HTTP thread and released on the applier): fresh heap
+     * cost page faults and heap trimming on every request. */
+    arena_cache_chunks_max = 4096,
+};
+
+static pthread_mutex_t arena_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct arena_chunk *arena_cache;
+static size_t arena_cache_n;
+
+static struct arena_chunk *
+chunk_get(size_t size)
+{
+    struct arena_chunk *c = NULL;
+    if (size == arena_chunk_bytes_min) {
+        pthread_mutex_lock(&arena_cache_lock);
+        c = arena_cache;
+        if (c) {
+            arena_cache = c->next;
+            arena_cache_n--;
+        }
+        pthread_mutex_unlock(&arena_cache_lock);
+    }
+    if (c == NULL) {
+        c = xmalloc(sizeof *c + size);
+        c->size = size;
+    }
+    LTD_ASSERT(c->size == size);
+    return c;
+}
+
+static void
+chunk_put(struct arena_chunk *c)
+{
+    if (c->size == arena_chunk_bytes_min) {
+        pthread_mutex_lock(&arena_cache_lock);
+        bool keep = arena_cache_n < arena_cache_chunks_max;
+        if (keep) {
+            c->next = arena_cache;
+            arena_cache = c;
+            arena_cache_n++;
+        }
+        pthread_mutex_unlock(&arena_cache_lock);
+        if (keep)
+            return;
+    }
+    free(c);
+}
 
 void
 arena_init(struct arena *a)
@@ -187,7 +237,7 @@ arena_release(struct arena *a)
     struct arena_chunk *c = a->head;
     while (c) {
         struct arena_chunk *next = c->next;
-        free(c);
+        chunk_put(c);
         c = next;
     }
     arena_init(a);
@@ -202,9 +252,8 @@ arena_alloc(struct arena *a, size_t n)
         size_t size = need > arena_chunk_bytes_min ? need : arena_chunk_bytes_min;
         if (a->head && a->head->size * 2 > size && a->head->size < (1u << 20))
             size = a->head->size * 2;
-        struct arena_chunk *c = xmalloc(sizeof *c + size);
+        struct arena_chunk *c = chunk_get(size);
         c->next = a->head;
-        c->size = size;
         a->head = c;
         a->used = 0;
     }
