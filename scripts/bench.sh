@@ -16,7 +16,7 @@
 # build/bench/summary.txt; raw outputs go to build/bench/*.txt.
 #
 # Environment: BENCH_FULL=1 runs A and B with 1,000,000 transactions
-# (default 100,000); BENCH_N overrides N; BENCH_CONC (default 128) the
+# (default 100,000); BENCH_N overrides N; BENCH_CONC (default 512: below that the closed loop is latency-bound, not CPU-bound) the
 # commit-mode concurrency; BENCH_SECONDS the per-figure time of bench_verify;
 # BENCH_OUTPUTS_REQS (default 20000) the GET /outputs requests per run.
 # With BENCH_FULL=1 the async run offers 1M transactions as fast as it can:
@@ -38,7 +38,7 @@ SUMMARY=$OUT/summary.txt
 
 N=${BENCH_N:-100000}
 if [ "${BENCH_FULL:-0}" = 1 ]; then N=${BENCH_N:-1000000}; fi
-CONC=${BENCH_CONC:-128}
+CONC=${BENCH_CONC:-512}
 OUT_REQS=${BENCH_OUTPUTS_REQS:-20000}
 
 for f in "$BIN" "$LG" "$BV"; do
