@@ -5,8 +5,9 @@
 # uses (etcd3.sh freebase; retried with another base if etcd cannot start),
 # data in a mktemp dir, members stopped by PID on exit).  Runs
 # build/san/tests/test_etcd with LTDRS_TEST_ETCD (live tests: put/get, paged
-# ranges pinned to a revision, guarded appends, watches) and LTDRS_TEST_ETCD_CTL (failure tests: kill -9 the leader during appends,
-# lose quorum, restart; then compaction).
+# ranges pinned to a revision, guarded appends, watches) and
+# LTDRS_TEST_ETCD_CTL (failure tests: kill -9 the leader during appends, lose
+# quorum, restart; then compaction).
 #
 # LTDRS_ETCD_TEST_BIN picks the test binary (default build/san/tests/test_etcd,
 # built with make if missing).  E3_PORT_BASE fixes the port base.
