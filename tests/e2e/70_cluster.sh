@@ -115,6 +115,17 @@ check() {
   shift
   if "$@"; then ok; else no "$name"; fi
 }
+# section NAME: starts the next part, or ends the test (failed) once the
+# deadline has passed, instead of running every remaining step into it
+section() {
+  log "$1"
+  if [ "$(left)" -le 0 ]; then
+    no "deadline of $LIMIT s passed before '$1'"
+    echo "cluster: $pass passed, $fail failed ($((SECONDS - START_S)) s)"
+    exit 1
+  fi
+}
+in_time() { [ "$(left)" -gt 0 ]; } # for the waiting loops
 cd "$T"
 
 # ------------------------------------------------------------- 1. set-up
@@ -174,7 +185,7 @@ check "... with a clear error" grep -q "genesis (chain ${CHAIN:0:16}\|is not the
 grep -q "is not the cluster's" other.out || sed 's/^/    /' other.out >&2
 
 # --------------------------------------------- 2. sent anywhere, seen everywhere
-log "basic"
+section "basic"
 JS gen 10000 txs.jsonl || fatal "cannot make transactions"
 sed -n '1,600p' txs.jsonl >basic.jsonl
 JS load --urls "$U123" --file basic.jsonl --conc 12 --out basic.log
@@ -203,13 +214,13 @@ check "ledger head shows the cluster, etcd ok, 3 nodes agreeing, no divergence" 
     h.nodes.filter(n => n.agrees !== false).length === 3 ? 0 : 1)'
 
 # ------------------------------------------------------------ 3. races
-log "conflicting spends"
+section "conflicting spends"
 check "$ROUNDS rounds x 20 conflicting spends: one winner, the same everywhere" \
   JS race --urls "$U123" --rounds "$ROUNDS" --racers 20
 check "heads equal after the races" JS converge --urls "$U123" --timeout 60
 
 # ------------------------------------------------ 4. etcd member failures
-log "etcd failures"
+section "etcd failures"
 sed -n '601,4600p' txs.jsonl >etcdload.jsonl
 sed -n '9601,9800p' txs.jsonl >probe.jsonl
 rm -f "$T/stop"
@@ -226,6 +237,7 @@ T1=$(($(date +%s%3N) + 3000))
 $E3 kill1 1
 n_after=0
 for _ in $(seq 40); do # writes acknowledged from 3 s after the kill on (20 s at most)
+  in_time || break
   sleep 0.5
   n_after=$(awk -v t="$T1" '$1 > t && $3 == 202' etcd.log | wc -l)
   [ "$n_after" -gt 20 ] && break
@@ -234,13 +246,16 @@ check "one etcd member killed: writes continue ($n_after acknowledged since)" [ 
 $E3 kill1 2
 got=
 for _ in $(seq 40); do
+  in_time || break
   s=$(probe 3)
   if [ "$s" = 503 ]; then got=1; break; fi
   sleep 0.5
 done
 check "two members killed: writes answer 503" [ -n "$got" ]
 got=
+s1=none
 for _ in $(seq 20); do
+  in_time || break
   s1=$(probe 1)
   if [ "$s1" = 503 ]; then got=1; break; fi
   sleep 0.5
@@ -255,6 +270,7 @@ $E3 start1 2
 $E3 wait1 1 && $E3 wait1 2
 got=
 for _ in $(seq 60); do
+  in_time || break
   s=$(probe 2)
   if [ "$s" = 202 ]; then got=1; break; fi
   sleep 0.5
@@ -270,7 +286,7 @@ check "heads equal after the etcd failures" JS converge --urls "$U123" --timeout
 check "nothing acknowledged is lost" JS acked --urls "$U123" --log etcd.log
 
 # ---------------------------------------------------- 5. node kills
-log "node kills"
+section "node kills"
 sed -n '4601,7600p' txs.jsonl >killload.jsonl
 rm -f "$T/stop"
 JS_BG load --urls "$U123" --file killload.jsonl --conc 6 --out kill.log --stop "$T/stop"
@@ -278,6 +294,7 @@ LOAD_PID=$!
 RANDOM=${CLUSTER_SEED:-$$}
 restarted=0
 for k in $(seq "$KILLS"); do
+  in_time || break
   sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
   v=$((k % 3 + 1))
   stop_node $v KILL
@@ -297,7 +314,7 @@ ltdrs verify --data d1 >verify1.out 2>&1
 check "ltdrs verify of a killed node's copy passes" grep -q '^ok:' verify1.out
 
 # ---------------------------------------------------- 6. catch-up
-log "catch-up"
+section "catch-up"
 stop_node 3
 BOUND=20 bounded "$BIN" serve --data d3 --listen 127.0.0.1:${PORT[4]} >alone.out 2>&1
 rc=$?
@@ -330,7 +347,7 @@ check "... with everything acknowledged meanwhile" JS acked --urls "$U123" --log
 check "... through the compacted-history path" grep -q "log compacted: catching up by ranges" node2.log
 
 # ------------------------------------------- 7. the LTDRS scenario across nodes
-log "LTDRS scenario"
+section "LTDRS scenario"
 ADMIN=d1/admin.key
 N1=--node=${URL[1]}
 N2=--node=${URL[2]}
@@ -386,7 +403,7 @@ t "department status (node 1)" 0 "distributed 25, remaining 5" -- dept status $N
 check "heads equal after the scenario" JS converge --urls "$U123" --timeout 30
 
 # --------------------------------------------------- 8. a tampered node
-log "tampering"
+section "tampering"
 sql() { # sql DB STATEMENT: sqlite3's CLI, else python3's module
   if command -v sqlite3 >/dev/null 2>&1; then sqlite3 "$1" "$2"; else
     python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); [print(*x) for x in r]' "$1" "$2"
@@ -400,6 +417,7 @@ sed -n '9201,9300p' txs.jsonl >tamper.jsonl
 JS load --urls "${URL[1]}" --file tamper.jsonl --conc 4 --out tamper.log
 found=
 for _ in $(seq 40); do
+  in_time || break
   curl -s -m 10 "${URL[1]}/ltdrs/api/v1/ledger/head" >headt.json
   node -e '
     const h = JSON.parse(require("fs").readFileSync("headt.json","utf8")).cluster;
@@ -412,6 +430,7 @@ check "node 1's ledger head names node 3 as divergent, with the height" [ -n "$f
 [ -n "$found" ] || sed 's/^/    /' headt.json >&2
 found=
 for _ in $(seq 20); do
+  in_time || break
   curl -s -m 10 "${URL[3]}/ltdrs/api/v1/ledger/head" >head3.json
   grep -q '"suspects":\["n3"\]' head3.json && { found=1; break; }
   sleep 0.5
