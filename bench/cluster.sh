@@ -18,8 +18,11 @@
 # >= 20,000 tx/s.
 #
 # Environment: BENCH_CLUSTER_N (default 30000), BENCH_CLUSTER_CONC (default
-# 96), BENCH_CATCHUP_N (default 100000), BENCH_E3_PORT_BASE (default 27790),
-# BENCH_E3_BASE (etcd data; default under the temp dir, i.e. on disk).
+# 96), BENCH_CATCHUP_N (default 100000), BENCH_E3_PORT_BASE (default: a
+# random free base from scripts/etcd3.sh freebase; the nodes listen on +21..+23),
+# BENCH_E3_BASE (etcd data; default under the temp dir, i.e. on disk),
+# BENCH_CATCHUP_FLAGS (extra `serve` flags for the node that catches up, e.g.
+# --no-sync to see what the per-block fsync costs).
 # Workloads are cached in /tmp/ltdrs-wl-*.bin by loadgen (seeds 11-13, 21-22).
 # Prints a summary and `BENCH cluster_*=` lines; writes build/bench/cluster.txt.
 # Everything started here is stopped by process id at exit.
@@ -41,7 +44,7 @@ N=${BENCH_CLUSTER_N:-30000}
 CONC=${BENCH_CLUSTER_CONC:-96}
 CN=${BENCH_CATCHUP_N:-100000}
 for v in $(compgen -e | grep '^ETCD_' || true); do unset "$v"; done
-export E3_PORT_BASE=${BENCH_E3_PORT_BASE:-27790}
+export E3_PORT_BASE=${BENCH_E3_PORT_BASE:-$(bash "$ROOT/scripts/etcd3.sh" freebase 30)}
 TMP=$(mktemp -d /tmp/ltdrs-cbench.XXXXXX)
 export E3_BASE=${BENCH_E3_BASE:-$TMP/etcd}
 E3="bash $ROOT/scripts/etcd3.sh"
@@ -60,17 +63,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { printf '%s\n' "$*" >&2; }
 val() { sed -n "s/^BENCH $2=//p" "$1" | tail -n 1; }
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-    done
-    exit 2
-}
-start_node() {
+start_node() { # start_node I [FLAGS...]
     local i=$1
-    "$BIN" serve --data "$TMP/d$i" --listen "127.0.0.1:${PORT[$i]}" --etcd "$E" --node-id "n$i" \
+    shift
+    "$BIN" serve --data "$TMP/d$i" --listen "127.0.0.1:${PORT[$i]}" --etcd "$E" --node-id "n$i" "$@" \
         >>"$TMP/n$i.log" 2>&1 &
     PID[$i]=$!
     for _ in $(seq 1 200); do
@@ -105,7 +101,7 @@ $E3 start
 E=$($E3 endpoints)
 "$BIN" init --data "$TMP/d1" >/dev/null
 for i in 2 3; do "$BIN" init --data "$TMP/d$i" --genesis "$TMP/d1/genesis.json" >/dev/null; done
-for i in 1 2 3; do PORT[$i]=$(free_port); start_node "$i"; done
+for i in 1 2 3; do PORT[$i]=$((E3_PORT_BASE + 20 + i)); start_node "$i"; done
 SERVE_CMD="$BIN serve --data DIR --listen ... --etcd $E --node-id nI (x3)"
 
 # workloads, one per client (cached by loadgen)
@@ -195,7 +191,8 @@ for _ in $(seq 1 600); do [ "$(height 1)" = "$(height 2)" ] && break; sleep 0.5;
 TARGET=$(height 1)
 BEHIND_FROM=$(sqlite3 "$TMP/d3/ledger.db" "SELECT MAX(height) FROM block" 2>/dev/null || echo "?")
 T0=$(date +%s.%N)
-start_node 3
+# shellcheck disable=SC2086
+start_node 3 ${BENCH_CATCHUP_FLAGS:-}
 C0=$(ticks "${PID[3]}")
 for _ in $(seq 1 6000); do
     h=$(height 3)

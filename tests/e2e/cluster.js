@@ -18,6 +18,12 @@
  *   converge --urls U,.. [--timeout S]
  *        waits until every node has the same height and head hash
  *   post URL FILE                  one POST ?mode=commit; prints the status
+ *   ledgerpage URL --expect ok|NODE [--min-height H]
+ *        opens URL/#/ledger in Chromium (playwright-core): with "ok" the
+ *        cluster section lists 3 nodes and says that no node diverges; with a
+ *        node id it shows an alert naming that node with a height >= H, and
+ *        the node as the suspect, in Chinese and (after the language switch)
+ *        in English; no console or page error either way
  * Exit 0 when the checks hold, 1 otherwise (the reason on stderr).
  */
 'use strict';
@@ -212,6 +218,71 @@ async function converge(o) {
     }
 }
 
+// ------------------------------------------------------------ ledgerpage
+async function ledgerpage(o) {
+    const { chromium } = require(path.join(__dirname, '..', 'js', 'node_modules', 'playwright-core'));
+    const os = require('os');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltdrs-cluster-page-'));
+    const errors = [];
+    let ctx = null;
+    const bad = [];
+    const want = (cond, what) => { if (!cond) bad.push(what); };
+    try {
+        ctx = await chromium.launchPersistentContext(dir, {
+            executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+            args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                   '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+            locale: 'zh-CN',
+        });
+        ctx.setDefaultTimeout(30000);
+        const page = ctx.pages()[0] || await ctx.newPage();
+        page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+        page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
+        await page.goto(`${o._[1]}/#/ledger`, { timeout: 60000 });
+        await page.waitForSelector('#cluster');
+        const rows = await page.$$eval('#cluster tbody tr', (trs) => trs.length);
+        want(rows === 3, `the cluster table lists 3 nodes (${rows})`);
+        if (o.expect === 'ok') {
+            want(await page.$('#cluster-ok') !== null, 'no divergence is said');
+            want(await page.$('#cluster-divergences') === null, 'no divergence alert');
+            const etcd = (await page.textContent('#cluster-etcd')).trim();
+            want(etcd === '正常', `etcd is shown as ok (${etcd})`);
+        } else {
+            const minH = parseInt(o['min-height'] || '0', 10);
+            const sel = `#cluster-divergences li[data-node="${o.expect}"]`;
+            await page.waitForSelector(sel);
+            for (const lg of ['zh', 'en']) {
+                if (lg === 'en') {
+                    await page.click('#lang-switch');
+                    await page.waitForSelector(sel);
+                }
+                const li = await page.$(sel);
+                const hgt = parseInt(await li.getAttribute('data-height'), 10);
+                const text = await li.textContent();
+                want(hgt >= minH, `${lg}: divergence height ${hgt} >= ${minH}`);
+                want(text.includes(o.expect) && text.includes(String(hgt)),
+                     `${lg}: the alert names the node and the height: ${text}`);
+                want(lg === 'zh' ? text.includes('不一致') : text.includes('differs from this node at height'),
+                     `${lg}: the alert is in the page's language: ${text}`);
+                const role = await page.getAttribute('#cluster-divergences', 'role');
+                want(role === 'alert', `${lg}: the divergence is an alert`);
+                const sus = await page.$('#cluster-suspects');
+                want(sus !== null && (await sus.textContent()).includes(o.expect),
+                     `${lg}: the suspect is named`);
+            }
+        }
+    } catch (e) {
+        bad.push(String(e.message || e));
+    } finally {
+        if (ctx) await ctx.close().catch(() => {});
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    for (const e of errors) bad.push(e);
+    for (const b of bad) process.stderr.write(`  ledgerpage: ${b}\n`);
+    console.log(`ledgerpage: ${bad.length ? 'FAILED' : 'ok'} (${o.expect})`);
+    process.exit(bad.length ? 1 : 0);
+}
+
 async function main() {
     const o = args(process.argv.slice(2));
     const cmd = o._ ? o._[0] : '';
@@ -220,12 +291,13 @@ async function main() {
     if (cmd === 'race') return race(o);
     if (cmd === 'acked') return acked(o);
     if (cmd === 'converge') return converge(o);
+    if (cmd === 'ledgerpage') return ledgerpage(o);
     if (cmd === 'post') {
         const r = await post(o._[1], fs.readFileSync(o._[2], 'utf8'));
         console.log(`${r.status} ${r.body.slice(0, 300)}`);
         return;
     }
-    die('usage: cluster.js gen|load|race|acked|converge|post ...');
+    die('usage: cluster.js gen|load|race|acked|converge|post|ledgerpage ...');
 }
 
 main().then(() => process.exit(0), (e) => die(e.stack || String(e)));
