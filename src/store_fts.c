@@ -63,6 +63,7 @@ struct store_fts {
     struct fts_block *head, *tail;
     size_t queued_bytes;
     struct buf open_recs; /* the applier's open block (applier only) */
+    struct buf spare;     /* a drained block's buffer, for the next block */
     uint64_t open_first;  /* its first seq, when open_any */
     bool open_any;
     enum ltd_err failed; /* the last round failed with this (retried) */
@@ -113,30 +114,30 @@ collect_strings(const struct cjson *v, struct buf *out)
  * kind 1: metadata (when an object: id and its strings). */
 static void
 add_rec(struct buf *recs, uint64_t seq, uint8_t kind, const char *id_hex,
-        const struct cjson *strings, struct buf *tmp)
+        const struct cjson *strings)
 {
-    buf_reset(tmp);
-    buf_add(tmp, id_hex, 64);
-    if (strings)
-        collect_strings(strings, tmp);
-    uint32_t len = (uint32_t)tmp->len;
+    uint32_t len = 0;
     buf_add(recs, &seq, sizeof seq);
     buf_add(recs, &kind, 1);
+    size_t at = recs->len;
     buf_add(recs, &len, sizeof len);
-    buf_add(recs, tmp->p, tmp->len);
+    size_t start = recs->len;
+    buf_add(recs, id_hex, 64);
+    if (strings)
+        collect_strings(strings, recs); /* space separated after the id */
+    LTD_ASSERT(recs->len - start <= UINT32_MAX);
+    len = (uint32_t)(recs->len - start);
+    memcpy(recs->p + at, &len, sizeof len);
 }
 
 static void
 recs_of(struct buf *recs, uint64_t seq, bool create, const char *id_hex,
         const struct cjson *asset_data, const struct cjson *metadata)
 {
-    struct buf tmp;
-    buf_init(&tmp);
     if (create)
-        add_rec(recs, seq, 0, id_hex, asset_data, &tmp);
+        add_rec(recs, seq, 0, id_hex, asset_data);
     if (metadata && metadata->type == CJSON_OBJECT)
-        add_rec(recs, seq, 1, id_hex, metadata, &tmp);
-    buf_release(&tmp);
+        add_rec(recs, seq, 1, id_hex, metadata);
 }
 
 /* ------------------------------------------------------------ applier */
@@ -173,8 +174,9 @@ store_fts_committed(struct store_fts *f, uint64_t last_seq)
         struct fts_block *b = xcalloc(1, sizeof *b);
         b->first_seq = f->open_first;
         b->last_seq = last_seq;
-        b->recs = f->open_recs; /* moved */
-        buf_init(&f->open_recs);
+        b->recs = f->open_recs; /* moved; the spare (if any) takes its place */
+        f->open_recs = f->spare;
+        buf_init(&f->spare);
         f->queued_bytes += b->recs.len;
         if (f->tail)
             f->tail->next = b;
@@ -386,6 +388,13 @@ indexer_main(void *arg)
         uint64_t target = f->committed;
         pthread_mutex_unlock(&f->lock);
         enum ltd_err e = index_round(x, list, target, &indexed, &eb);
+        pthread_mutex_lock(&f->lock);
+        if (list && f->spare.cap == 0) { /* keep one grown buffer */
+            f->spare = list->recs;
+            buf_reset(&f->spare);
+            buf_init(&list->recs);
+        }
+        pthread_mutex_unlock(&f->lock);
         free_blocks(list);
         pthread_mutex_lock(&f->lock);
         if (e) {
@@ -475,6 +484,7 @@ fts_open_once(const char *dir, uint64_t committed, struct store_fts **out, struc
     pthread_cond_init(&f->wake, NULL);
     pthread_cond_init(&f->indexed_cv, NULL);
     buf_init(&f->open_recs);
+    buf_init(&f->spare);
     f->committed = committed;
     enum ltd_err e = LTD_OK;
     int rc = sqlite3_open_v2(f->path, &x->db,
@@ -549,6 +559,7 @@ store_fts_close(struct store_fts *f)
     }
     free_blocks(f->head);
     buf_release(&f->open_recs);
+    buf_release(&f->spare);
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->wake);
     pthread_cond_destroy(&f->indexed_cv);
