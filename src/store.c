@@ -805,10 +805,7 @@ store_meta_put(struct store *st, const char *key, const void *val, size_t n, str
 static int64_t
 key8(const uint8_t *b)
 {
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | b[i];
-    return (int64_t)x;
+    return (int64_t)prefix8(b);
 }
 
 enum ltd_err

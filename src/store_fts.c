@@ -217,6 +217,18 @@ struct indexer {
     sqlite3_stmt *ins[2], *set_state, *scan;
 };
 
+static void
+indexer_free(struct indexer *x)
+{
+    for (int i = 0; i < 2; i++)
+        sqlite3_finalize(x->ins[i]);
+    sqlite3_finalize(x->set_state);
+    sqlite3_finalize(x->scan);
+    sqlite3_close(x->db);
+    sqlite3_close(x->ledger);
+    free(x);
+}
+
 static enum ltd_err
 insert_recs(struct indexer *x, const struct buf *recs, uint64_t after, struct ltd_errbuf *eb)
 {
@@ -422,13 +434,7 @@ indexer_main(void *arg)
         pthread_cond_broadcast(&f->indexed_cv);
     }
     pthread_mutex_unlock(&f->lock);
-    for (int i = 0; i < 2; i++)
-        sqlite3_finalize(x->ins[i]);
-    sqlite3_finalize(x->set_state);
-    sqlite3_finalize(x->scan);
-    sqlite3_close(x->db);
-    sqlite3_close(x->ledger);
-    free(x);
+    indexer_free(x);
     return NULL;
 }
 
@@ -534,13 +540,7 @@ fts_open_once(const char *dir, uint64_t committed, struct store_fts **out, struc
     *out = f;
     return LTD_OK;
 fail:
-    for (int i = 0; i < 2; i++)
-        sqlite3_finalize(x->ins[i]);
-    sqlite3_finalize(x->set_state);
-    sqlite3_finalize(x->scan);
-    sqlite3_close(x->db);
-    sqlite3_close(x->ledger);
-    free(x);
+    indexer_free(x);
     store_fts_close(f);
     return e;
 }
