@@ -208,10 +208,10 @@ struct store {
      * after each commit). */
     pthread_rwlock_t keys_lock;
     struct kidx ids, owners;
-    uint32_t ids_mark;            /* ids before the open block */
-    struct buf blk_idks;          /* the open block's id prefixes, 8 bytes each */
-    struct buf blk_owners;        /* and its (owner prefix, output key) pairs */
-    struct store_fts *fts;        /* the search indexer; NULL when read-only */
+    uint32_t ids_mark;     /* ids before the open block */
+    struct buf blk_idks;   /* the open block's id prefixes, 8 bytes each */
+    struct buf blk_owners; /* and its (owner prefix, output key) pairs */
+    struct store_fts *fts; /* the search indexer; NULL when read-only */
     /* the checkpointer thread (not when read-only) */
     pthread_t ckpt_thread;
     bool ckpt_started, ckpt_stop, ckpt_due;
@@ -392,7 +392,6 @@ migrate(struct store *st, struct ltd_errbuf *eb)
     return LTD_OK;
 }
 
-
 /* ------------------------------------------------------- checkpointing */
 
 /* After each commit of the writer: wake the checkpointer when the WAL is
@@ -527,8 +526,7 @@ static enum ltd_err keys_row(struct store *st, uint64_t height, uint64_t first_s
 
 /* Owner pairs of one stored transaction body. */
 static enum ltd_err
-keys_of_body(const char *body, size_t len, uint64_t seq, struct buf *owners,
-             struct ltd_errbuf *eb)
+keys_of_body(const char *body, size_t len, uint64_t seq, struct buf *owners, struct ltd_errbuf *eb)
 {
     struct arena a;
     arena_init(&a);
@@ -544,8 +542,10 @@ keys_of_body(const char *body, size_t len, uint64_t seq, struct buf *owners,
         struct cc_details *d = NULL;
         const struct cjson *det = cjson_get(cjson_get(outs->items[i], "condition"), "details");
         if (det == NULL || cc_details_from_json(&a, det, &d, eb) != LTD_OK) {
-            e = ltd_fail(eb, LTD_E_STORE_CORRUPT, "stored transaction #%llu: output %u has no "
-                         "valid details", (unsigned long long)seq, i);
+            e = ltd_fail(eb, LTD_E_STORE_CORRUPT,
+                         "stored transaction #%llu: output %u has no "
+                         "valid details",
+                         (unsigned long long)seq, i);
             goto out;
         }
         owner_pairs(d, seq << store_okey_index_bits | i, owners);
@@ -599,8 +599,8 @@ keys_backfill(struct store *st, struct ltd_errbuf *eb)
                 }
                 want++;
                 put64(&idks, prefix8(sqlite3_column_blob(s, 2)));
-                if ((e = keys_of_body(sqlite3_column_blob(s, 3),
-                                      (size_t)sqlite3_column_bytes(s, 3), seq, &owners, eb))) {
+                if ((e = keys_of_body(sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
+                                      seq, &owners, eb))) {
                     sqlite3_reset(s);
                     goto out;
                 }

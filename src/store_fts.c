@@ -49,15 +49,15 @@ struct fts_block {
 };
 
 struct store_fts {
-    char *path;         /* search.db */
-    char *ledger_path;  /* ledger.db, read back when texts are missing */
+    char *path;        /* search.db */
+    char *ledger_path; /* ledger.db, read back when texts are missing */
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t wake, indexed_cv;
     bool stop;
-    uint64_t committed; /* last committed seq */
-    uint64_t indexed;   /* last seq in search.db */
+    uint64_t committed;       /* last committed seq */
+    uint64_t indexed;         /* last seq in search.db */
     uint64_t behind_since_ns; /* when committed last moved past indexed */
     int searchers;            /* searches waiting for the indexer */
     struct fts_block *head, *tail;
@@ -386,8 +386,8 @@ indexer_main(void *arg)
                 break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t ns = (uint64_t)ts.tv_nsec +
-                          (behind ? fts_delay_ms / 4 : fts_idle_ms) * 1000000ull;
+            uint64_t ns =
+                (uint64_t)ts.tv_nsec + (behind ? fts_delay_ms / 4 : fts_idle_ms) * 1000000ull;
             ts.tv_sec += (time_t)(ns / 1000000000u);
             ts.tv_nsec = (long)(ns % 1000000000u);
             pthread_cond_timedwait(&f->wake, &f->lock, &ts);
@@ -493,9 +493,8 @@ fts_open_once(const char *dir, uint64_t committed, struct store_fts **out, struc
     buf_init(&f->spare);
     f->committed = committed;
     enum ltd_err e = LTD_OK;
-    int rc = sqlite3_open_v2(f->path, &x->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        f->path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         e = fts_fail(eb, x->db, rc, "open search.db");
         goto fail;

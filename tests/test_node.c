@@ -489,7 +489,8 @@ test_search_rebuilt(void)
     CHECK(!search_hits(n, "seminarless", cid));
     node_close(n);
     /* deleted */
-    snprintf(cmd, sizeof cmd, "rm -f %s/search.db %s/search.db-wal %s/search.db-shm", dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "rm -f %s/search.db %s/search.db-wal %s/search.db-shm", dir, dir,
+             dir);
     CHECK_EQ_INT(system(cmd), 0);
     n = open_node(1000);
     CHECK(search_hits(n, "kaleidoscope", cid));
