@@ -342,7 +342,8 @@ async function main() {
       ['7k2m_9qxf_t4hb_0zc8', '7k2m_9qxf_t4hb_0zc8'],          // underscores are not separators
       ['7k2m-9qxf-t4hb-0zc８', '7k2m-9qxf-t4hb-0zc８'],        // a full-width digit
       ['  WRONGCODE \r\n', 'WRONGCODE'],
-      ['\n7K2M9QXFT4HB0ZC8', '\n7K2M9QXFT4HB0ZC8'],             // a leading newline is kept, like the CLI
+      ['\n7K2M9QXFT4HB0ZC8\r\n', '7K2M-9QXF-T4HB-0ZC8'],   // line breaks are skipped, like the CLI reading --code -
+      ['7k2m\u00a09qxf\u00a0t4hb\u00a00zc8', '7k2m\u00a09qxf\u00a0t4hb\u00a00zc8'], // a no-break space is not a separator
       ['', ''],
     ];
     const got = await admin.evaluate(async (v) => {
