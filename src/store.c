@@ -632,6 +632,19 @@ out:
     return e;
 }
 
+static bool
+conn_has_table(struct conn *c, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    bool has = sqlite3_prepare_v2(c->db,
+                                  "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                                  -1, &s, NULL) == SQLITE_OK &&
+               sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return has;
+}
+
 /* Fills both maps from block_keys. */
 static enum ltd_err
 keys_load(struct store *st, struct ltd_errbuf *eb)
@@ -712,7 +725,9 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     e = store_counts(st, &n_tx, &n_blocks, eb);
     if (e == LTD_OK && !cfg->readonly)
         e = keys_backfill(st, eb);
-    if (e == LTD_OK)
+    /* a read-only open (the audit) of data no serve has migrated yet has no
+     * block_keys: its maps stay empty (the audit keeps its own) */
+    if (e == LTD_OK && (!cfg->readonly || conn_has_table(&st->writer, "block_keys")))
         e = keys_load(st, eb);
     st->in_block = false;
     if (e == LTD_OK && !cfg->readonly)
