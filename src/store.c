@@ -636,11 +636,11 @@ static bool
 conn_has_table(struct conn *c, const char *name)
 {
     sqlite3_stmt *s = NULL;
-    bool has = sqlite3_prepare_v2(c->db,
-                                  "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                                  -1, &s, NULL) == SQLITE_OK &&
-               sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
-               sqlite3_step(s) == SQLITE_ROW;
+    bool has =
+        sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW;
     sqlite3_finalize(s);
     return has;
 }
