@@ -20,6 +20,36 @@
 /* ---------------------------------------------------------------- helpers */
 
 /* Python-style repr of a JSON value, shortened, for schema messages. */
+
+/* Error paths such as "inputs[0].fulfills", built for every field whether or
+ * not an error needs them: plain copies, as snprintf would truncate, at a
+ * tenth of its cost. */
+static void
+path_cat(char *dst, size_t cap, const char *a, const char *b)
+{
+    LTD_ASSERT(cap > 0);
+    size_t n = 0;
+    for (const char *q = a; *q && n + 1 < cap; q++)
+        dst[n++] = *q;
+    for (const char *q = b; *q && n + 1 < cap; q++)
+        dst[n++] = *q;
+    dst[n] = 0;
+}
+
+static void
+path_idx(char *dst, size_t cap, const char *a, unsigned i)
+{
+    char num[16];
+    size_t k = sizeof num;
+    num[--k] = 0;
+    num[--k] = ']';
+    do
+        num[--k] = (char)('0' + i % 10);
+    while ((i /= 10) != 0 && k > 1);
+    num[--k] = '[';
+    path_cat(dst, cap, a, num + k);
+}
+
 static void
 repr_value(const struct cjson *v, char *out, size_t cap)
 {
@@ -155,7 +185,7 @@ want_pubkeys(struct arena *a, const struct cjson *arr, const char *path, uint32_
             char r[128];
             repr_value(k, r, sizeof r);
             char p[96];
-            snprintf(p, sizeof p, "%s[%u]", path, i);
+            path_idx(p, sizeof p, path, i);
             return schema_fail(eb, p, "%s is not a valid base58 public key", r);
         }
     }
@@ -399,26 +429,26 @@ parse_fulfills(struct tx_input *in, const struct cjson *f, enum tx_op op, const 
         if (f->type != CJSON_NULL) {
             char r[128];
             repr_value(f, r, sizeof r);
-            snprintf(p, sizeof p, "%s.fulfills", path);
+            path_cat(p, sizeof p, path, ".fulfills");
             return schema_fail(eb, p, "%s is not of type 'null'", r);
         }
         return LTD_OK;
     }
-    snprintf(p, sizeof p, "%s.fulfills", path);
+    path_cat(p, sizeof p, path, ".fulfills");
     enum ltd_err e = want_type(f, CJSON_OBJECT, p, eb);
     if (e)
         return e;
     static const char *const keys[] = {"output_index", "transaction_id"};
     if ((e = want_keys(f, keys, 2, p, eb)))
         return e;
-    snprintf(p, sizeof p, "%s.fulfills.transaction_id", path);
+    path_cat(p, sizeof p, path, ".fulfills.transaction_id");
     const struct cjson *txid = cjson_get(f, "transaction_id");
     if ((e = want_hex64(txid, &in->fulfills_txid, p, eb)))
         return e;
     memcpy(in->fulfills_txid_hex, txid->str, 64);
     in->fulfills_txid_hex[64] = 0;
     const struct cjson *idx = cjson_get(f, "output_index");
-    snprintf(p, sizeof p, "%s.fulfills.output_index", path);
+    path_cat(p, sizeof p, path, ".fulfills.output_index");
     if (!int_to_u64(idx, (UINT64_C(1) << 53), &in->fulfills_index)) {
         char r[128];
         repr_value(idx, r, sizeof r);
@@ -438,7 +468,7 @@ parse_input(struct arena *a, struct tx *t, uint32_t i, unsigned flags, struct lt
     struct cjson *iv = inputs->items[i];
     struct tx_input *in = &t->in[i];
     char path[48];
-    snprintf(path, sizeof path, "inputs[%u]", i);
+    path_idx(path, sizeof path, "inputs", i);
     enum ltd_err e = want_type(iv, CJSON_OBJECT, path, eb);
     if (e)
         return e;
@@ -446,7 +476,7 @@ parse_input(struct arena *a, struct tx *t, uint32_t i, unsigned flags, struct lt
     if ((e = want_keys(iv, keys, 3, path, eb)))
         return e;
     char p[96];
-    snprintf(p, sizeof p, "%s.owners_before", path);
+    path_cat(p, sizeof p, path, ".owners_before");
     if ((e = want_pubkeys(a, cjson_get(iv, "owners_before"), p, &in->n_owners, &in->owners, eb)))
         return e;
     if (in->n_owners == 0)
@@ -460,12 +490,12 @@ parse_input(struct arena *a, struct tx *t, uint32_t i, unsigned flags, struct lt
             char c = ff->str[k];
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '-' || c == '_')) {
-                snprintf(p, sizeof p, "%s.fulfillment", path);
+                path_cat(p, sizeof p, path, ".fulfillment");
                 return schema_fail(eb, p, "fulfillment does not match '^[a-zA-Z0-9_-]*$'");
             }
         }
     } else if (ff->type != CJSON_NULL && ff->type != CJSON_OBJECT) {
-        snprintf(p, sizeof p, "%s.fulfillment", path);
+        path_cat(p, sizeof p, path, ".fulfillment");
         return want_type(ff, CJSON_STRING, p, eb);
     }
     return LTD_OK;
@@ -502,7 +532,7 @@ parse_output(struct arena *a, struct tx *t, uint32_t i, struct ltd_errbuf *defer
     struct cjson *ov = cjson_get(t->root, "outputs")->items[i];
     struct tx_output *o = &t->out[i];
     char path[48], p[96];
-    snprintf(path, sizeof path, "outputs[%u]", i);
+    path_idx(path, sizeof path, "outputs", i);
     enum ltd_err e = want_type(ov, CJSON_OBJECT, path, eb);
     if (e)
         return e;
@@ -510,7 +540,7 @@ parse_output(struct arena *a, struct tx *t, uint32_t i, struct ltd_errbuf *defer
     if ((e = want_keys(ov, keys, 3, path, eb)))
         return e;
     const struct cjson *amt = cjson_get(ov, "amount");
-    snprintf(p, sizeof p, "%s.amount", path);
+    path_cat(p, sizeof p, path, ".amount");
     if ((e = want_type(amt, CJSON_STRING, p, eb)))
         return e;
     bool digits = amt->len >= 1 && amt->len <= 20;
@@ -522,14 +552,14 @@ parse_output(struct arena *a, struct tx *t, uint32_t i, struct ltd_errbuf *defer
         return schema_fail(eb, p, "%s does not match '^[0-9]{1,20}$'", r);
     }
     struct cjson *cond = cjson_get(ov, "condition");
-    snprintf(p, sizeof p, "%s.condition", path);
+    path_cat(p, sizeof p, path, ".condition");
     if ((e = want_type(cond, CJSON_OBJECT, p, eb)))
         return e;
     static const char *const ckeys[] = {"details", "uri"};
     if ((e = want_keys(cond, ckeys, 2, p, eb)))
         return e;
     o->uri = cjson_get(cond, "uri");
-    snprintf(p, sizeof p, "%s.condition.uri", path);
+    path_cat(p, sizeof p, path, ".condition.uri");
     if ((e = want_type(o->uri, CJSON_STRING, p, eb)))
         return e;
     if (o->uri->len < 14 || memcmp(o->uri->str, "ni:///sha-256;", 14) != 0)
@@ -540,11 +570,11 @@ parse_output(struct arena *a, struct tx *t, uint32_t i, struct ltd_errbuf *defer
     if (e == LTD_E_TX_THRESHOLD_DEEP) {
         ltd_fail(deferred, e, "%s", "");
     } else if (e) {
-        snprintf(p, sizeof p, "%s.condition", path);
+        path_cat(p, sizeof p, path, ".condition");
         return schema_fail(eb, p, "%s", deb.msg);
     }
     struct cjson *pks = cjson_get(ov, "public_keys");
-    snprintf(p, sizeof p, "%s.public_keys", path);
+    path_cat(p, sizeof p, path, ".public_keys");
     if (pks->type == CJSON_NULL) {
         o->pubkeys_null = true;
     } else if ((e = want_pubkeys(a, pks, p, &o->n_pubkeys, &o->pubkeys, eb))) {
