@@ -217,7 +217,6 @@ struct store {
     bool ckpt_started, ckpt_stop, ckpt_due;
     pthread_mutex_t ckpt_lock;
     pthread_cond_t ckpt_wake;
-    uint64_t ckpt_runs;
 };
 
 /* ------------------------------------------------------------ plumbing */
@@ -441,7 +440,6 @@ ckpt_main(void *arg)
             fprintf(stderr, "ltdrs: checkpoint failed: %s\n",
                     db ? sqlite3_errmsg(db) : "cannot open the database");
         pthread_mutex_lock(&st->ckpt_lock);
-        st->ckpt_runs++;
     }
     pthread_mutex_unlock(&st->ckpt_lock);
     sqlite3_close(db);
@@ -632,19 +630,6 @@ out:
     return e;
 }
 
-static bool
-conn_has_table(struct conn *c, const char *name)
-{
-    sqlite3_stmt *s = NULL;
-    bool has =
-        sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                           -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return has;
-}
-
 /* Fills both maps from block_keys. */
 static enum ltd_err
 keys_load(struct store *st, struct ltd_errbuf *eb)
@@ -725,9 +710,8 @@ store_open(const struct store_config *cfg, struct store **out, struct ltd_errbuf
     e = store_counts(st, &n_tx, &n_blocks, eb);
     if (e == LTD_OK && !cfg->readonly)
         e = keys_backfill(st, eb);
-    /* a read-only open (the audit) of data no serve has migrated yet has no
-     * block_keys: its maps stay empty (the audit keeps its own) */
-    if (e == LTD_OK && (!cfg->readonly || conn_has_table(&st->writer, "block_keys")))
+    /* read-only opens (the audits) read by seq and keep their own maps */
+    if (e == LTD_OK && !cfg->readonly)
         e = keys_load(st, eb);
     st->in_block = false;
     if (e == LTD_OK && !cfg->readonly)
@@ -1002,6 +986,7 @@ fail:
 enum ltd_err
 store_tx_seq(struct store *st, const struct ltd_hash *id, uint64_t *seq, struct ltd_errbuf *eb)
 {
+    LTD_ASSERT(!st->cfg.readonly); /* the maps are not loaded then */
     *seq = 0;
     enum { cands_max = 16 };
     uint64_t cands[cands_max], *cand = cands;
@@ -1221,6 +1206,7 @@ enum ltd_err
 store_outputs_by_key(struct store *st, const struct ltd_pubkey *key, int spent, struct buf *out,
                      struct ltd_errbuf *eb)
 {
+    LTD_ASSERT(!st->cfg.readonly); /* the maps are not loaded then */
     struct conn *c;
     enum ltd_err e = store_conn_get(st, &c, eb);
     if (e)

@@ -43,7 +43,8 @@ struct store_config {
     const char *dir; /* data directory (holds ledger.db) */
     bool sync_full;  /* synchronous=FULL (ack = durable); false only for tests */
     int cache_mib;   /* page cache of the writer, MiB */
-    bool readonly;   /* open for audit only */
+    bool readonly;   /* open for audit only: no in-memory key maps, so no
+                        store_tx_seq / store_outputs_by_key (asserted) */
 };
 
 /* Opens (creating and migrating if needed) the store in cfg->dir. */

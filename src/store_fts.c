@@ -198,16 +198,10 @@ store_fts_committed(struct store_fts *f, uint64_t last_seq)
 /* ------------------------------------------------------------ indexer */
 
 static enum ltd_err
-fts_fail(struct ltd_errbuf *eb, sqlite3 *db, int rc, const char *what)
-{
-    return store_sql_fail(eb, db, rc, what);
-}
-
-static enum ltd_err
 exec_sql(sqlite3 *db, const char *sql, struct ltd_errbuf *eb)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? LTD_OK : fts_fail(eb, db, rc, "search index");
+    return rc == SQLITE_OK ? LTD_OK : store_sql_fail(eb, db, rc, "search index");
 }
 
 struct indexer {
@@ -252,7 +246,7 @@ insert_recs(struct indexer *x, const struct buf *recs, uint64_t after, struct lt
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE)
-            return fts_fail(eb, x->db, rc, "search index insert");
+            return store_sql_fail(eb, x->db, rc, "search index insert");
     }
     return LTD_OK;
 }
@@ -287,7 +281,7 @@ reread(struct indexer *x, uint64_t from, uint64_t to, struct ltd_errbuf *eb)
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        e = fts_fail(eb, x->ledger, rc, "search index: read ledger");
+        e = store_sql_fail(eb, x->ledger, rc, "search index: read ledger");
     else
         e = insert_recs(x, &recs, from - 1, eb);
     buf_release(&recs);
@@ -300,7 +294,7 @@ set_indexed(struct indexer *x, uint64_t seq, struct ltd_errbuf *eb)
     sqlite3_bind_int64(x->set_state, 1, (int64_t)seq);
     int rc = sqlite3_step(x->set_state);
     sqlite3_reset(x->set_state);
-    return rc == SQLITE_DONE ? LTD_OK : fts_fail(eb, x->db, rc, "search index state");
+    return rc == SQLITE_DONE ? LTD_OK : store_sql_fail(eb, x->db, rc, "search index state");
 }
 
 /* One indexer round: the queued blocks plus whatever is missing up to
@@ -442,7 +436,7 @@ static enum ltd_err
 prep(sqlite3 *db, const char *sql, sqlite3_stmt **s, struct ltd_errbuf *eb)
 {
     int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
-    return rc == SQLITE_OK ? LTD_OK : fts_fail(eb, db, rc, "search index prepare");
+    return rc == SQLITE_OK ? LTD_OK : store_sql_fail(eb, db, rc, "search index prepare");
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -496,14 +490,14 @@ fts_open_once(const char *dir, uint64_t committed, struct store_fts **out, struc
     int rc = sqlite3_open_v2(
         f->path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        e = fts_fail(eb, x->db, rc, "open search.db");
+        e = store_sql_fail(eb, x->db, rc, "open search.db");
         goto fail;
     }
     sqlite3_busy_timeout(x->db, 5000);
     rc = sqlite3_open_v2(f->ledger_path, &x->ledger, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                          NULL);
     if (rc != SQLITE_OK) {
-        e = fts_fail(eb, x->ledger, rc, "open ledger.db for the search index");
+        e = store_sql_fail(eb, x->ledger, rc, "open ledger.db for the search index");
         goto fail;
     }
     sqlite3_busy_timeout(x->ledger, 5000);
@@ -613,7 +607,7 @@ store_fts_attach(sqlite3 *db, const char *dir, struct ltd_errbuf *eb)
         }
         sqlite3_finalize(s);
         if (rc != SQLITE_DONE && rc != SQLITE_OK)
-            e = fts_fail(eb, db, rc, "attach search.db");
+            e = store_sql_fail(eb, db, rc, "attach search.db");
     }
     buf_release(&p);
     return e;
