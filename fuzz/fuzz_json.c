@@ -75,12 +75,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_init(&c1);
     buf_init(&ct);
     ltd_errbuf_clear(&eb);
-    enum ltd_err e = cjson_parse(&a, (const char *)data, size, NULL, &v, &eb);
+    bool canonical = false;
+    enum ltd_err e = cjson_parse_canon(&a, (const char *)data, size, NULL, &v, &canonical, &eb);
     if (e != LTD_OK) {
         fz_check_failure(e, &eb, v);
+        if (canonical)
+            fz_violation("a failed parse called canonical", NULL);
     } else {
         cjson_canonical(v, &c1);
         fz_check_fixed_point(&a, v, &c1);
+        if (canonical != (c1.len == size && memcmp(c1.p, data, size) == 0))
+            fz_violation("canonical verdict differs from the writer", &c1);
     }
     ltd_errbuf_clear(&eb);
     enum ltd_err et = cjson_parse(&a, (const char *)data, size, &tight, &t, &eb);

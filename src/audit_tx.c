@@ -4,9 +4,9 @@
  * The node stores every body in canonical form, so the canonical text that
  * the id and the signing messages hash is, in the common case, the stored
  * body itself.  The fast path parses the body (cjson_parse + tx_from_json
- * without the id hash), confirms byte for byte that the body is exactly
- * what cjson_canonical writes for the parsed tree (recording where the id
- * and the fulfillments are), and then hashes the body with those values
+ * without the id hash); the parser itself confirms that the body is byte
+ * for byte what cjson_canonical writes for the parsed tree, and its nodes
+ * say where the id and the fulfillments are.  Then it hashes the body with those values
  * spliced to null: the id preimage and the signing preimage share their
  * prefix up to the first fulfillment, which is absorbed once.  No canonical
  * text is written and nothing is allocated per transaction (the arena and
@@ -98,135 +98,7 @@ audit_txck_free(struct audit_txck *k)
     free(k);
 }
 
-/* ------------------------------------------------- canonical comparison */
-
-/* cjson_canonical's string escapes (cjson.h): 0 raw, 'u' for \u00XX with
- * uppercase hex, else the letter after the backslash.  test_audit.c pins
- * this table against cjson_canonical for every byte. */
-static const char canon_esc[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
-    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,   0,   '"', [0x5c] = '\\',
-};
-
-/* True when one of the 8 bytes needs an escape (< 0x20, '"' or '\\'). */
-static inline bool
-swar_escape(uint64_t x)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    uint64_t lt = (x - ones * 0x20) & ~x & high;
-    uint64_t q = x ^ (ones * 0x22), bs = x ^ (ones * 0x5c);
-    return (lt | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high)) != 0;
-}
-
-/* A cursor over the text being compared with a tree's canonical form. */
-struct canon_walk {
-    const char *p;
-    size_t len, pos;
-};
-
-static bool
-cw_lit(struct canon_walk *w, const char *s, size_t n)
-{
-    if (w->len - w->pos < n || memcmp(w->p + w->pos, s, n) != 0)
-        return false;
-    w->pos += n;
-    return true;
-}
-
-static bool
-cw_char(struct canon_walk *w, char c)
-{
-    if (w->pos >= w->len || w->p[w->pos] != c)
-        return false;
-    w->pos++;
-    return true;
-}
-
-/* The text at w is cj_write_string(s, n): the same bytes, escaped alike. */
-static bool
-cw_string(struct canon_walk *w, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *u = (const unsigned char *)s;
-    if (!cw_char(w, '"'))
-        return false;
-    size_t i = 0;
-    while (i < n) { /* each round consumes at least one byte of s */
-        while (i + 8 <= n && w->len - w->pos >= 8) {
-            uint64_t x, y;
-            memcpy(&x, u + i, 8);
-            memcpy(&y, w->p + w->pos, 8);
-            if (x != y || swar_escape(x))
-                break;
-            i += 8;
-            w->pos += 8;
-        }
-        if (i >= n)
-            break;
-        char e = canon_esc[u[i]];
-        bool same;
-        if (e == 0) {
-            same = cw_char(w, (char)u[i]);
-        } else if (e == 'u') {
-            char q[6] = {'\\', 'u', '0', '0', hex[u[i] >> 4], hex[u[i] & 15]};
-            same = cw_lit(w, q, sizeof q);
-        } else {
-            char q[2] = {'\\', e};
-            same = cw_lit(w, q, sizeof q);
-        }
-        if (!same)
-            return false;
-        i++;
-    }
-    return cw_char(w, '"');
-}
-
-static bool cw_value(struct canon_walk *w, const struct cjson *v);
-
-static bool
-cw_object(struct canon_walk *w, const struct cjson *v)
-{
-    if (!cw_char(w, '{'))
-        return false;
-    for (uint32_t k = 0; k < v->len; k++) {
-        if (k > 0 && !cw_char(w, ','))
-            return false;
-        if (!cw_string(w, v->members[k].key, v->members[k].klen) || !cw_char(w, ':') ||
-            !cw_value(w, v->members[k].val))
-            return false;
-    }
-    return cw_char(w, '}');
-}
-
-/* The text at w is cj_write(v); recursion is bounded by the parser's depth. */
-static bool
-cw_value(struct canon_walk *w, const struct cjson *v)
-{
-    switch (v->type) {
-    case CJSON_NULL:
-        return cw_lit(w, "null", 4);
-    case CJSON_FALSE:
-        return cw_lit(w, "false", 5);
-    case CJSON_TRUE:
-        return cw_lit(w, "true", 4);
-    case CJSON_INT:
-    case CJSON_FLOAT: /* parsed numbers keep their canonical text */
-        return v->str != NULL && v->len > 0 && cw_lit(w, v->str, v->len);
-    case CJSON_STRING:
-        return cw_string(w, v->str, v->len);
-    case CJSON_ARRAY:
-        if (!cw_char(w, '['))
-            return false;
-        for (uint32_t k = 0; k < v->len; k++)
-            if ((k > 0 && !cw_char(w, ',')) || !cw_value(w, v->items[k]))
-                return false;
-        return cw_char(w, ']');
-    case CJSON_OBJECT:
-        return cw_object(w, v);
-    }
-    return false;
-}
+/* ------------------------------------------------------- canonical spans */
 
 /* Where the values that the id and the signing messages replace by null
  * sit in the canonical text: [at, end). */
@@ -237,73 +109,46 @@ struct canon_span {
 struct canon_spans {
     struct canon_span id;
     uint32_t n_ff;
-    struct canon_span *ff; /* one per input holding a "fulfillment" member */
+    struct canon_span *ff; /* one per input, in text order */
 };
 
+/* The span of string v in text, when its text is exactly '"' v->str '"'
+ * (no escapes): true only for a canonical parse's STRING node. */
 static bool
-key_is(const struct cjson_member *m, const char *key, uint32_t n)
+string_span(const struct cjson *v, const char *text, size_t len, struct canon_span *out)
 {
-    return m->klen == n && memcmp(m->key, key, n) == 0;
-}
-
-/* One input object, noting the span of its "fulfillment" value. */
-static bool
-cw_input(struct canon_walk *w, const struct cjson *v, struct canon_spans *sp)
-{
-    if (v->type != CJSON_OBJECT)
-        return cw_value(w, v);
-    if (!cw_char(w, '{'))
+    if (v == NULL || v->type != CJSON_STRING)
         return false;
-    for (uint32_t k = 0; k < v->len; k++) {
-        const struct cjson_member *m = &v->members[k];
-        if ((k > 0 && !cw_char(w, ',')) || !cw_string(w, m->key, m->klen) || !cw_char(w, ':'))
-            return false;
-        size_t at = w->pos;
-        if (!cw_value(w, m->val))
-            return false;
-        if (key_is(m, "fulfillment", 11))
-            sp->ff[sp->n_ff++] = (struct canon_span){at, w->pos};
-    }
-    return cw_char(w, '}');
+    size_t at = v->at, end = at + (size_t)v->len + 2;
+    if (end > len || text[at] != '"' || text[end - 1] != '"' ||
+        memcmp(text + at + 1, v->str, v->len) != 0)
+        return false;
+    *out = (struct canon_span){at, end};
+    return true;
 }
 
 /*
- * True iff text[0..len) is exactly cjson_canonical(root), root being a
- * transaction object; fills the spans of the top-level "id" value and of
- * every "fulfillment" value of the top-level "inputs" array's objects (the
- * members tx.c's canonical_with_nulls replaces).  sp->ff must have room for
- * one span per input.
+ * From a canonical parse of text (cjson_parse_canon said so) into t: the
+ * spans of the top-level "id" value and of every input's "fulfillment"
+ * value, the members tx.c's canonical_with_nulls replaces.  sp->ff must
+ * have room for t->n_in spans.  False if any is not a plain string or they
+ * are out of order (then the exact path decides).
  */
 static bool
-canon_match_tx(const struct cjson *root, const char *text, size_t len, struct canon_spans *sp)
+canon_spans(const struct tx *t, const struct cjson *idv, const char *text, size_t len,
+            struct canon_spans *sp)
 {
-    struct canon_walk w = {text, len, 0};
-    bool has_id = false;
     sp->n_ff = 0;
-    if (root->type != CJSON_OBJECT || !cw_char(&w, '{'))
+    if (!string_span(idv, text, len, &sp->id))
         return false;
-    for (uint32_t k = 0; k < root->len; k++) {
-        const struct cjson_member *m = &root->members[k];
-        if ((k > 0 && !cw_char(&w, ',')) || !cw_string(&w, m->key, m->klen) || !cw_char(&w, ':'))
+    size_t pos = sp->id.end;
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        struct canon_span *f = &sp->ff[sp->n_ff++];
+        if (!string_span(t->in[i].fulfillment_json, text, len, f) || f->at < pos)
             return false;
-        size_t at = w.pos;
-        bool ok = true;
-        if (key_is(m, "inputs", 6) && m->val->type == CJSON_ARRAY) {
-            ok = cw_char(&w, '[');
-            for (uint32_t i = 0; ok && i < m->val->len; i++)
-                ok = (i == 0 || cw_char(&w, ',')) && cw_input(&w, m->val->items[i], sp);
-            ok = ok && cw_char(&w, ']');
-        } else {
-            ok = cw_value(&w, m->val);
-        }
-        if (!ok)
-            return false;
-        if (key_is(m, "id", 2)) {
-            sp->id = (struct canon_span){at, w.pos};
-            has_id = true;
-        }
+        pos = f->end;
     }
-    return has_id && cw_char(&w, '}') && w.pos == len;
+    return true;
 }
 
 /* ----------------------------------------------------------------- hashes */
@@ -525,9 +370,10 @@ check_fast(struct audit_txck *k, const struct store_cursor_tx *row, struct audit
 {
     struct cjson *root = NULL;
     struct tx t;
+    bool canonical = false;
     if (!row->id_ok || row->len > tx_bytes_max ||
-        cjson_parse(&k->a, row->body, row->len, NULL, &root, NULL) != LTD_OK ||
-        tx_from_json(&k->a, root, TX_FLAG_UNSIGNED, &t, NULL) != LTD_OK)
+        cjson_parse_canon(&k->a, row->body, row->len, NULL, &root, &canonical, NULL) != LTD_OK ||
+        !canonical || tx_from_json(&k->a, root, TX_FLAG_UNSIGNED, &t, NULL) != LTD_OK)
         return false;
     const struct cjson *idv = cjson_get(root, "id");
     if (idv == NULL || idv->type != CJSON_STRING || idv->len != 64)
@@ -539,7 +385,7 @@ check_fast(struct audit_txck *k, const struct store_cursor_tx *row, struct audit
     struct canon_spans sp = {.ff = small};
     if (t.n_in > audit_spans_small)
         sp.ff = arena_alloc(&k->a, sizeof *sp.ff * t.n_in);
-    if (!canon_match_tx(root, row->body, row->len, &sp))
+    if (!canon_spans(&t, idv, row->body, row->len, &sp))
         return false;
     hash_tx_text(k, row->body, row->len, &sp, &t.id);
     hex_encode(t.id_hex, t.id.b, 32);

@@ -82,6 +82,7 @@ struct cj_parser {
     struct cj_slot *slots;          /* finished children of the open containers */
     uint32_t nslots, slots_cap;     /* used and allocated slots */
     bool frames_heap, slots_heap;   /* the stacks left the C stack (free them) */
+    bool canon;                     /* so far the text is cjson_canonical's */
 };
 
 /* Byte classes inside a string: 0 plain, 1 quote, 2 backslash, 3 control,
@@ -141,6 +142,8 @@ cj_skip_ws(struct cj_parser *ps)
     size_t i = ps->i, n = ps->len;
     while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
         i++;
+    if (i != ps->i)
+        ps->canon = false; /* the canonical form has no whitespace */
     ps->i = i;
 }
 
@@ -365,6 +368,19 @@ cj_unicode_escape(struct cj_parser *ps, size_t j, size_t end, char *o, size_t *o
     return LTD_OK;
 }
 
+/* True when the \\u escape at p (used bytes) is the one cj_write_string
+ * writes: "\\u00XX" with uppercase hex, for a control character that has
+ * no two-character escape. */
+static bool
+cj_canonical_u(const unsigned char *p, size_t used)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (used != 6 || p[2] != '0' || p[3] != '0')
+        return false;
+    int c = cj_hex4(p + 2);
+    return c >= 0 && c < 0x20 && cj_esc[c] == 'u' && p[4] == hex[c >> 4] && p[5] == hex[c & 15];
+}
+
 /* Unescapes p(start, end) into o (which has room for end - start bytes, the
  * unescaped form is never longer); returns the bytes written in *olen. */
 static enum ltd_err
@@ -383,6 +399,8 @@ cj_string_unescape(struct cj_parser *ps, size_t start, size_t end, char *o, size
         LTD_ASSERT(j + 1 < end); /* the scan never lets '\\' end a string */
         char simple = cj_simple_escape(p[j + 1]);
         if (simple != 0) {
+            if (cj_esc[(unsigned char)simple] != (char)p[j + 1])
+                ps->canon = false; /* "\/": the writer leaves '/' alone */
             o[w++] = simple;
             j += 2;
         } else if (p[j + 1] == 'u') {
@@ -390,6 +408,8 @@ cj_string_unescape(struct cj_parser *ps, size_t start, size_t end, char *o, size
             enum ltd_err e = cj_unicode_escape(ps, j, end, o + w, &ow, &used);
             if (e != LTD_OK)
                 return e;
+            if (ps->canon && !cj_canonical_u(p + j, used))
+                ps->canon = false;
             w += ow;
             j += used;
         } else {
@@ -583,14 +603,18 @@ cj_number(struct cj_parser *ps, struct cjson **out)
             rn = cj_repr(v->num, r);
         v->str = arena_memdup(ps->a, r, rn);
         v->len = (uint32_t)rn;
-    } else if (n <= 19) { /* fits uint64: exact, and the cast rounds like strtod */
+        if (rn != n || memcmp(r, lit, n) != 0)
+            ps->canon = false; /* written as repr() would */
+    } else if (n <= 19) {      /* fits uint64: exact, and the cast rounds like strtod */
         bool neg = lit[0] == '-';
         uint64_t u = 0;
         for (size_t k = neg; k < n; k++)
             u = u * 10 + (uint64_t)(lit[k] - '0');
         v->num = neg ? -(double)u : (double)u;
-        if (neg && u == 0)
+        if (neg && u == 0) {
             lit++, n--; /* "-0" is "0" */
+            ps->canon = false;
+        }
         v->str = arena_memdup(ps->a, lit, n);
         v->len = (uint32_t)n;
     } else {
@@ -614,14 +638,20 @@ static enum ltd_err
 cj_scalar(struct cj_parser *ps, struct cjson **out)
 {
     unsigned char c = ps->p[ps->i];
+    size_t at = ps->i;
     if (c == '"') {
         struct cjson *v = cj_node(ps->a, CJSON_STRING);
+        v->at = (uint32_t)at;
         enum ltd_err e = cj_string(ps, &v->str, &v->len);
         *out = v;
         return e;
     }
-    if (c == '-' || (c >= '0' && c <= '9'))
-        return cj_number(ps, out);
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        enum ltd_err e = cj_number(ps, out);
+        if (e == LTD_OK)
+            (*out)->at = (uint32_t)at;
+        return e;
+    }
     static const struct {
         const char *word;
         size_t n;
@@ -630,6 +660,7 @@ cj_scalar(struct cj_parser *ps, struct cjson **out)
     for (size_t k = 0; k < ARRAY_LEN(lits); k++) {
         if (cj_match(ps, lits[k].word, lits[k].n)) {
             *out = cj_node(ps->a, lits[k].t);
+            (*out)->at = (uint32_t)at;
             ps->i += lits[k].n;
             return LTD_OK;
         }
@@ -716,10 +747,16 @@ cj_close(struct cj_parser *ps, struct cjson **out)
             v->items[k] = s[k].val;
         return LTD_OK;
     }
-    cj_sort_slots(s, n);
     v->members = arena_alloc(ps->a, (size_t)n * sizeof *v->members);
+    uint32_t asc = 1; /* the canonical order: strictly ascending, so no duplicates */
+    while (asc < n && cj_slot_cmp(&s[asc - 1], &s[asc]) < 0)
+        asc++;
+    if (asc < n) {
+        ps->canon = false;
+        cj_sort_slots(s, n);
+    }
     for (uint32_t k = 0; k < n; k++) {
-        if (k > 0 && cj_slot_cmp(&s[k - 1], &s[k]) == 0)
+        if (asc < n && k > 0 && cj_slot_cmp(&s[k - 1], &s[k]) == 0)
             return cj_dup_key(ps, &s[k - 1], &s[k]);
         v->members[k] = (struct cjson_member){s[k].key, s[k].klen, s[k].val};
     }
@@ -758,6 +795,7 @@ cj_open(struct cj_parser *ps, struct cjson **out)
         ps->frames = cj_grow(ps->frames, &ps->frames_cap, sizeof *ps->frames, &ps->frames_heap);
     struct cj_frame *f = &ps->frames[ps->nframes++];
     f->node = cj_node(ps->a, obj ? CJSON_OBJECT : CJSON_ARRAY);
+    f->node->at = (uint32_t)ps->i;
     f->base = ps->nslots;
     ps->i++;
     cj_skip_ws(ps);
@@ -847,10 +885,20 @@ enum ltd_err
 cjson_parse(struct arena *arena, const char *buf, size_t len, const struct cjson_limits *limits,
             struct cjson **out, struct ltd_errbuf *eb)
 {
+    return cjson_parse_canon(arena, buf, len, limits, out, NULL, eb);
+}
+
+enum ltd_err
+cjson_parse_canon(struct arena *arena, const char *buf, size_t len,
+                  const struct cjson_limits *limits, struct cjson **out, bool *canonical,
+                  struct ltd_errbuf *eb)
+{
     LTD_ASSERT(arena != NULL);
     LTD_ASSERT(out != NULL);
     LTD_ASSERT(buf != NULL || len == 0);
     *out = NULL;
+    if (canonical)
+        *canonical = false;
     const struct cjson_limits *lim = limits ? limits : &cjson_limits_default;
     if (len > lim->bytes_max)
         return ltd_fail(eb, LTD_E_JSON_TOO_LARGE,
@@ -868,7 +916,10 @@ cjson_parse(struct arena *arena, const char *buf, size_t len, const struct cjson
         .frames_cap = cj_frames_inline_max,
         .slots = slots,
         .slots_cap = cj_slots_inline_max,
+        .canon = true,
     };
+    if (len > UINT32_MAX) /* node offsets (at) are 32-bit */
+        return ltd_fail(eb, LTD_E_JSON_TOO_LARGE, "document of %zu bytes exceeds 4 GiB", len);
     struct cjson *root = NULL;
     enum ltd_err e = cj_run(&ps, &root);
     if (e != LTD_OK)
@@ -876,6 +927,8 @@ cjson_parse(struct arena *arena, const char *buf, size_t len, const struct cjson
     LTD_ASSERT(root != NULL);
     LTD_ASSERT(ps.nframes == 0 && ps.nslots == 0);
     *out = root;
+    if (canonical)
+        *canonical = ps.canon;
 out:
     if (ps.slots_heap)
         free(ps.slots);

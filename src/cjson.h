@@ -57,6 +57,7 @@ struct cjson {
     struct cjson **items;         /* ARRAY items, in order */
     struct cjson_member *members; /* OBJECT members, sorted by key bytes */
     uint32_t cap;                 /* allocated slots in items/members (builders) */
+    uint32_t at;                  /* parsed: offset of the value's first byte in the text */
 };
 
 struct cjson_limits {
@@ -97,6 +98,15 @@ extern const struct cjson_limits cjson_limits_default;
 LTD_MUST_CHECK enum ltd_err cjson_parse(struct arena *arena, const char *buf, size_t len,
                                         const struct cjson_limits *limits, struct cjson **out,
                                         struct ltd_errbuf *eb);
+
+/* cjson_parse, and *canonical tells whether buf is byte for byte the
+ * cjson_canonical of the tree (no whitespace, keys strictly ascending, the
+ * writer's escapes and number forms).  Then a value's text is [v->at, ...)
+ * in buf, and a STRING's is exactly v->len + 2 bytes when it holds no byte
+ * the writer escapes.  *canonical is false on failure. */
+LTD_MUST_CHECK enum ltd_err cjson_parse_canon(struct arena *arena, const char *buf, size_t len,
+                                              const struct cjson_limits *limits, struct cjson **out,
+                                              bool *canonical, struct ltd_errbuf *eb);
 
 /* Appends the canonical serialization of v to out (see file comment).
  * Recurses over the tree (parsed trees are at most depth_max deep).  Strings

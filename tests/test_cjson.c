@@ -68,15 +68,27 @@ parse_n(struct arena *a, const void *p, size_t n, const struct cjson_limits *lim
         memcpy(copy, p, n);
     ltd_errbuf_clear(eb);
     struct cjson *root = &cjson_null_value; /* must be overwritten */
-    enum ltd_err e = cjson_parse(a, copy, n, lim, &root, eb);
-    free(copy);
+    bool canonical = true;
+    enum ltd_err e = cjson_parse_canon(a, copy, n, lim, &root, &canonical, eb);
     if (e != LTD_OK) {
         CHECK(root == NULL);
+        CHECK(!canonical);
         CHECK(eb->code == e);
         CHECK(strncmp(eb->msg, "at byte ", 8) == 0);
     } else {
         CHECK(root != NULL);
+        /* every parse in this file also checks the canonical verdict */
+        struct buf c;
+        buf_init(&c);
+        cjson_canonical(root, &c);
+        bool same = c.len == n && memcmp(c.p, copy, n) == 0;
+        if (same != canonical)
+            fprintf(stderr, "  input %.60s: canonical flag %d, text %s canonical\n",
+                    (const char *)p, canonical, same ? "is" : "is not");
+        CHECK(same == canonical);
+        buf_release(&c);
     }
+    free(copy);
     *out = root;
     return e;
 }
@@ -111,6 +123,11 @@ canon_is(const char *in, size_t n, const char *want)
     if (code != LTD_OK)
         fprintf(stderr, "  input %.60s: %s\n", in, ltd_err_name(code));
     CHECK_EQ_STR(got, want);
+    if (got != NULL) { /* the canonical form itself reads as canonical (parse_n checks) */
+        enum ltd_err again;
+        free(canon_n(got, strlen(got), &again));
+        CHECK_EQ_INT(again, LTD_OK);
+    }
     free(got);
 }
 #define CANON(in, want) canon_is((in), sizeof(in) - 1, (want))
@@ -377,6 +394,116 @@ test_escapes(void)
     buf_release(&b);
     arena_release(&a);
     cases_pos++;
+}
+
+/* cjson_parse_canon: the verdict on spellings of one value, and where
+ * each parsed value starts. */
+static bool
+is_canonical(const char *in)
+{
+    struct arena a;
+    struct ltd_errbuf eb;
+    struct cjson *root;
+    arena_init(&a);
+    bool canonical = false;
+    CHECK_EQ_INT(cjson_parse_canon(&a, in, strlen(in), NULL, &root, &canonical, &eb), LTD_OK);
+    arena_release(&a);
+    return canonical;
+}
+
+static void
+test_canonical_verdict(void)
+{
+    static const char *const yes[] = {
+        "{\"a\":1,\"b\":[true,false,null],\"c\":{\"\":\"\\u001F\\n\"}}",
+        "\"\\\"\\\\\"",
+        "-1",
+        "0",
+        "1.5",
+        "1e+16",
+        "1e-05",
+        "100000.0",
+        "[]",
+        "{}",
+        "{\"A\":0,\"a\":0,\"ab\":0,\"b\":0}",
+        "\"\xe8\xae\xb2\xe5\xba\xa7\"",
+    };
+    static const char *const no[] = {
+        " 1",
+        "1 ",
+        "[1, 2]",
+        "{\"a\": 1}",
+        "{\"b\":0,\"a\":0}",
+        "{\"ab\":0,\"a\":0}",
+        "\"\\/\"",
+        "\"\\u0041\"",
+        "\"\\u000a\"",
+        "\"\\u001f\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "-0",
+        "1.50",
+        "1E+16",
+        "1e16",
+        "0.00001",
+        "1e5",
+        "[\n]",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+        CHECK(is_canonical(yes[i]));
+        cases_pos++;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(no); i++) {
+        if (is_canonical(no[i]))
+            fprintf(stderr, "  %s: called canonical\n", no[i]);
+        CHECK(!is_canonical(no[i]));
+        cases_neg++;
+    }
+    /* every byte the writer may write in a string, alone and inside a run
+     * long enough for the 8-byte scan: its canonical text reads as such */
+    for (int c = 0; c < 128; c++) {
+        char one[1] = {(char)c};
+        char run[20];
+        memcpy(run, "abcdefghij", 10);
+        run[10] = (char)c;
+        memcpy(run + 11, "klmnopqrs", 9);
+        struct arena sa;
+        arena_init(&sa);
+        struct buf b1, b2;
+        buf_init(&b1);
+        buf_init(&b2);
+        cjson_canonical(cjson_new_string(&sa, one, 1), &b1);
+        cjson_canonical(cjson_new_string(&sa, run, sizeof run), &b2);
+        CHECK(is_canonical(b1.p));
+        CHECK(is_canonical(b2.p));
+        cases_pos += 2;
+        buf_release(&b2);
+        buf_release(&b1);
+        arena_release(&sa);
+    }
+    /* a failed parse is never canonical */
+    struct arena a;
+    struct cjson *root;
+    arena_init(&a);
+    bool canonical = true;
+    CHECK(cjson_parse_canon(&a, "{\"a\":1,\"a\":1}", 13, NULL, &root, &canonical, NULL) ==
+          LTD_E_JSON_DUP_KEY);
+    CHECK(!canonical);
+    cases_neg++;
+    /* offsets */
+    const char *t = "{\"a\":[1,\"x\",{\"b\":null}],\"c\":true}";
+    CHECK_EQ_INT(cjson_parse_canon(&a, t, strlen(t), NULL, &root, &canonical, NULL), LTD_OK);
+    CHECK(canonical);
+    const struct cjson *arr = cjson_get(root, "a");
+    CHECK_EQ_INT(root->at, 0);
+    CHECK_EQ_INT(arr->at, 5);
+    CHECK_EQ_INT(arr->items[0]->at, 6);
+    CHECK_EQ_INT(arr->items[1]->at, 8);
+    CHECK_EQ_INT(arr->items[2]->at, 12);
+    CHECK_EQ_INT(cjson_get(arr->items[2], "b")->at, 17);
+    CHECK_EQ_INT(cjson_get(root, "c")->at, 28);
+    cases_pos++;
+    arena_release(&a);
 }
 
 static void
@@ -1033,6 +1160,7 @@ main(void)
     RUN(test_float_repr);
     RUN(test_integers);
     RUN(test_escapes);
+    RUN(test_canonical_verdict);
     RUN(test_utf8);
     RUN(test_key_order);
     RUN(test_lookups);
