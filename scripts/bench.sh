@@ -232,7 +232,7 @@ for r in $(seq 1 "$VROUNDS"); do
     b=$(val "$OUT/raw2_$r.txt" raw_verify_2t)
     v=$(sed -n 's/.*(\([0-9]*\) tx\/s).*/\1/p' "$OUT/verify.txt")
     echo "${v:-0} ${a:-0} ${b:-0}" |
-        awk '{ raw = ($2 + $3) / 2; printf "%d %.0f %.3f\n", $1, raw, raw > 0 ? $1 / raw : 0 }' \
+        awk '{ raw = ($2 + $3) / 2; printf "%d %.0f %.3f\n", $1, raw, (raw > 0 ? $1 / raw : 0) }' \
             >>"$OUT/verify_rounds.txt"
 done
 # the median round by ratio: verify tx/s, raw rate, ratio; then the range

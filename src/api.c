@@ -555,10 +555,11 @@ head_json(struct api *api, struct buf *b, struct ltd_errbuf *eb, bool *ok)
     else
         b->len = mark;
     buf_addf(b,
-             "\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,"
+             "\"disk_full\":%s,\"hash\":\"%s\",\"height\":%llu,\"n_tx\":%u,"
              "\"prev_hash\":\"%s\",\"queue\":%llu,\"time_ms\":%llu,\"write_failed\":%s}",
-             hash, (unsigned long long)h.height, h.n_tx, prev, (unsigned long long)s.queue_len,
-             (unsigned long long)h.time_ms, s.write_failed ? "true" : "false");
+             s.disk_full ? "true" : "false", hash, (unsigned long long)h.height, h.n_tx, prev,
+             (unsigned long long)s.queue_len, (unsigned long long)h.time_ms,
+             s.write_failed ? "true" : "false");
 }
 
 static void

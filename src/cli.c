@@ -48,6 +48,7 @@ cli_exit_for(enum ltd_err e)
     case LTD_E_IO:
     case LTD_E_STORE_IO:
     case LTD_E_STORE_FULL:
+    case LTD_E_STORE_STOPPED:
         return CLI_EXIT_IO;
     case LTD_E_HTTP_TIMEOUT:
     case LTD_E_HTTP_OVERLOAD:

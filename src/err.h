@@ -105,6 +105,7 @@
     X(LTD_E_STORE_BUSY, 501, 503, "StorageBusy", "database busy, retry")                           \
     X(LTD_E_STORE_CORRUPT, 502, 500, "StorageCorrupt", "stored data failed a check")               \
     X(LTD_E_STORE_FULL, 503, 507, "StorageFull", "disk full")                                      \
+    X(LTD_E_STORE_STOPPED, 504, 503, "WritesStopped", "writes stopped after a storage failure")    \
     X(LTD_E_HTTP_BAD_REQUEST, 600, 400, "BadRequest", "bad request")                               \
     X(LTD_E_HTTP_METHOD, 601, 405, "MethodNotAllowed", "method not allowed")                       \
     X(LTD_E_HTTP_NOT_FOUND, 602, 404, "NotFound", "no such resource")                              \

@@ -35,6 +35,7 @@ enum {
     node_pending_slots_min = 1024,
     node_tick_ms = 50,
     node_sync_wait_ms = 1500, /* cluster: precheck waits this long for the log to catch up */
+    node_full_retry_ms = 500, /* cluster: a log batch that found the disk full is retried */
 };
 
 /* Meta row holding the cluster log position (node_cluster.c writes it). */
@@ -362,7 +363,8 @@ node_submit(struct node *n, const char *body, size_t len, enum node_mode mode, n
     pthread_mutex_lock(&n->lock);
     if (n->write_failed) {
         pthread_mutex_unlock(&n->lock);
-        e = ltd_fail(eb, LTD_E_STORE_IO, "writes are stopped after a storage failure");
+        e = ltd_fail(eb, LTD_E_STORE_STOPPED,
+                     "writes are stopped after a storage failure; restart the node");
         goto fail;
     }
     if (idset_has(&n->pending, &en->tx.id)) {
@@ -441,6 +443,22 @@ node_add_listener(struct node *n, node_listener_fn fn, void *arg)
 
 /* -------------------------------------------------------------- applier */
 
+/* Records whether the last block failed for want of space, and says so
+ * once when that starts and once when writes resume (applier thread). */
+static void
+disk_full_note(struct node *n, bool full)
+{
+    pthread_mutex_lock(&n->lock);
+    bool was = n->disk_full;
+    n->disk_full = full;
+    pthread_mutex_unlock(&n->lock);
+    if (full && !was)
+        fprintf(stderr, "ltdrs: disk full: blocks are not written (answered 507) until "
+                        "space is freed; reads go on\n");
+    else if (!full && was)
+        fprintf(stderr, "ltdrs: space freed: blocks are written again\n");
+}
+
 /* Validates and writes the batch as one block.  Sets each entry's result.
  * cb (cluster mode) gives the block time and the log position stored in
  * the same transaction; NULL in local mode (time from the clock).
@@ -506,6 +524,7 @@ apply_batch(struct node *n, struct entry *batch, const struct cluster_batch *cb,
     if ((e = store_block_commit(n->st, b, eb)))
         goto fail;
     n->head = *b;
+    disk_full_note(n, false);
     return b->n_tx;
 fail:
     store_block_rollback(n->st);
@@ -516,6 +535,15 @@ fail:
             ltd_fail(&en->eb, en->result, "not committed: %s", eb->msg);
         }
     }
+    if (e == LTD_E_STORE_FULL) {
+        /* Nothing of the block is written (SQLite wrote no commit record)
+         * and the space may come back: its transactions get 507 and the
+         * next block tries again, so writes resume by themselves. */
+        disk_full_note(n, true);
+        return 0;
+    }
+    /* Any other failure (an I/O error, a failed fsync) leaves the file's
+     * state in doubt: stop writing until a restart recovers from the WAL. */
     pthread_mutex_lock(&n->lock);
     n->write_failed = true;
     pthread_mutex_unlock(&n->lock);
@@ -627,8 +655,29 @@ take_batch(struct node *n)
     return batch;
 }
 
-/* Cluster mode: applies the etcd log in order.  A batch that cannot be
- * written stops applying altogether (apply_batch sets write_failed, and
+/* Waits up to ms (or until the node stops); true when it is stopping. */
+static bool
+node_wait_stopping(struct node *n, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&n->lock);
+    if (!n->stopping)
+        pthread_cond_timedwait(&n->wake, &n->lock, &ts);
+    bool stop = n->stopping;
+    pthread_mutex_unlock(&n->lock);
+    return stop;
+}
+
+/* Cluster mode: applies the etcd log in order.  A batch that finds the
+ * disk full is retried until it is written.  A batch that cannot be
+ * written for any other reason stops applying altogether (apply_batch sets write_failed, and
  * cluster_take then hands out no more batches: skipping one would make this
  * node differ from the others).  The node serves reads until restarted,
  * when it resumes from the position stored with its last block. */
@@ -642,6 +691,13 @@ cluster_applier(struct node *n)
         ltd_errbuf_clear(&eb);
         memset(&b, 0, sizeof b);
         uint32_t n_tx = cb->entries ? apply_batch(n, cb->entries, cb, &b, &eb) : 0;
+        /* a full disk: the same batch again once there is room (skipping
+         * it would fork this node); waiters meanwhile time out with 504 */
+        while (eb.code == LTD_E_STORE_FULL && !node_wait_stopping(n, node_full_retry_ms)) {
+            ltd_errbuf_clear(&eb);
+            memset(&b, 0, sizeof b);
+            n_tx = apply_batch(n, cb->entries, cb, &b, &eb);
+        }
         if (eb.code != LTD_OK) {
             fprintf(stderr,
                     "ltdrs: applying log revision %lld (block %llu) failed: %s; "
@@ -807,6 +863,7 @@ node_stats(struct node *n, struct node_stats *out)
     *out = n->stats;
     out->queue_len = n->log.len;
     out->write_failed = n->write_failed;
+    out->disk_full = n->disk_full;
     pthread_mutex_unlock(&n->lock);
     if (n->cluster)
         out->queue_len = cluster_waiting(n->cluster);

@@ -115,6 +115,7 @@ void node_add_listener(struct node *n, node_listener_fn fn, void *arg);
 struct node_stats {
     uint64_t submitted, committed, rejected, blocks, queue_len, height;
     bool write_failed;
+    bool disk_full; /* the last block failed for want of space; the next one tries again */
 };
 void node_stats(struct node *n, struct node_stats *out);
 

@@ -71,7 +71,8 @@ struct node {
     struct node_log log;
     struct idset pending;
     bool stopping;
-    bool write_failed;
+    bool write_failed; /* a storage failure stopped writes until restart */
+    bool disk_full;    /* the last block failed for want of space (retried) */
     pthread_t applier;
     struct listener listeners[node_listeners_max];
     int n_listeners;
