@@ -1367,13 +1367,7 @@ defer_drain(struct http_server *srv)
     uint64_t until = mono_ms() + http_stop_wait_ms;
     pthread_mutex_lock(&srv->dmu);
     while ((srv->n_resumed > 0 || srv->n_suspended > 0) && mono_ms() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ltd_deadline(CLOCK_REALTIME, 20 * 1000u);
         pthread_cond_timedwait(&srv->dcond, &srv->dmu, &ts);
     }
     if (srv->n_resumed > 0 || srv->n_suspended > 0)

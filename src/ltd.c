@@ -321,6 +321,17 @@ ltd_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+struct timespec
+ltd_deadline(clockid_t clock, uint64_t us)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + us % 1000000u * 1000u;
+    ts.tv_sec += (time_t)(us / 1000000u + ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    return ts;
+}
+
 uint64_t
 ltd_mono_ns(void)
 {

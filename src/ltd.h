@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <time.h>
 
 /* ---- assertions (rule 9): never compiled out, never on untrusted input ---- */
 _Noreturn void ltd_assert_fail(const char *expr, const char *file, int line);
@@ -99,5 +100,9 @@ LTD_MUST_CHECK bool hex_decode(uint8_t *out, size_t outlen, const char *in, size
 /* Monotonic and wall clocks, for code outside the pure validation core. */
 uint64_t ltd_now_ms(void);
 uint64_t ltd_mono_ns(void);
+/* The absolute time us microseconds from now on clock (CLOCK_REALTIME for
+ * pthread_cond_timedwait's default, CLOCK_MONOTONIC for a condition made
+ * with that clock). */
+struct timespec ltd_deadline(clockid_t clock, uint64_t us);
 
 #endif

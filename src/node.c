@@ -618,11 +618,7 @@ take_batch(struct node *n)
         if (n->log.len > 0) {
             /* group commit: let a small batch grow for block_wait_us */
             if (n->log.len < n->cfg.block_txs_max && !n->stopping && n->cfg.block_wait_us) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)n->cfg.block_wait_us * 1000u;
-                ts.tv_sec += (time_t)(ns / 1000000000u);
-                ts.tv_nsec = (long)(ns % 1000000000u);
+                struct timespec ts = ltd_deadline(CLOCK_REALTIME, n->cfg.block_wait_us);
                 pthread_cond_timedwait(&n->wake, &n->lock, &ts);
             }
             break;
@@ -631,13 +627,7 @@ take_batch(struct node *n)
             pthread_mutex_unlock(&n->lock);
             return NULL;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += node_tick_ms * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ltd_deadline(CLOCK_REALTIME, node_tick_ms * 1000u);
         pthread_cond_timedwait(&n->wake, &n->lock, &ts);
     }
     struct entry *batch = n->log.head, *last = batch;
@@ -659,14 +649,7 @@ take_batch(struct node *n)
 static bool
 node_wait_stopping(struct node *n, unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = ltd_deadline(CLOCK_REALTIME, (uint64_t)ms * 1000u);
     pthread_mutex_lock(&n->lock);
     if (!n->stopping)
         pthread_cond_timedwait(&n->wake, &n->lock, &ts);

@@ -116,11 +116,7 @@ mono_ms(void)
 static void
 cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + ms % 1000u * 1000000u;
-    ts.tv_sec += (time_t)(ms / 1000u + ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec ts = ltd_deadline(CLOCK_MONOTONIC, ms * 1000u);
     pthread_cond_timedwait(c, m, &ts);
 }
 

@@ -378,12 +378,8 @@ indexer_main(void *arg)
             if (behind > 0 && (f->searchers > 0 || behind >= fts_round_txs_min ||
                                ltd_mono_ns() - f->behind_since_ns >= fts_delay_ms * 1000000ull))
                 break;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t ns =
-                (uint64_t)ts.tv_nsec + (behind ? fts_delay_ms / 4 : fts_idle_ms) * 1000000ull;
-            ts.tv_sec += (time_t)(ns / 1000000000u);
-            ts.tv_nsec = (long)(ns % 1000000000u);
+            struct timespec ts =
+                ltd_deadline(CLOCK_REALTIME, (behind ? fts_delay_ms / 4 : fts_idle_ms) * 1000ull);
             pthread_cond_timedwait(&f->wake, &f->lock, &ts);
         }
         if (f->stop)
@@ -412,9 +408,7 @@ indexer_main(void *arg)
             snprintf(f->failed_msg, sizeof f->failed_msg, "%s", eb.msg);
             ltd_errbuf_clear(&eb);
             pthread_cond_broadcast(&f->indexed_cv);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += fts_retry_s;
+            struct timespec ts = ltd_deadline(CLOCK_REALTIME, fts_retry_s * 1000000ull);
             while (!f->stop)
                 if (pthread_cond_timedwait(&f->wake, &f->lock, &ts) != 0)
                     break;
@@ -568,11 +562,7 @@ store_fts_wait(struct store_fts *f, struct ltd_errbuf *eb)
         return LTD_OK; /* read-only store: the index is as it is */
     pthread_mutex_lock(&f->lock);
     uint64_t want = f->committed;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)(fts_wait_ms % 1000) * 1000000u;
-    ts.tv_sec += fts_wait_ms / 1000 + (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec ts = ltd_deadline(CLOCK_REALTIME, fts_wait_ms * 1000ull);
     int rc = 0;
     if (f->indexed < want) {
         f->searchers++;

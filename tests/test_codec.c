@@ -510,6 +510,27 @@ test_random(void)
     CHECK(memcmp(a, b, 32) != 0);
 }
 
+/* ltd_deadline: now + us on the given clock, normalised. */
+static void
+test_deadline(void)
+{
+    static const uint64_t us[] = {0, 1, 999, 999999, 1000000, 1000001, 1500000, 86400000000ull};
+    const clockid_t clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC};
+    for (size_t c = 0; c < 2; c++) {
+        for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+            struct timespec before, after;
+            clock_gettime(clocks[c], &before);
+            struct timespec d = ltd_deadline(clocks[c], us[i]);
+            clock_gettime(clocks[c], &after);
+            CHECK(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+            int64_t dn = (int64_t)d.tv_sec * 1000000000 + d.tv_nsec;
+            int64_t bn = (int64_t)before.tv_sec * 1000000000 + before.tv_nsec;
+            int64_t an = (int64_t)after.tv_sec * 1000000000 + after.tv_nsec;
+            CHECK(dn >= bn + (int64_t)us[i] * 1000 && dn <= an + (int64_t)us[i] * 1000);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -530,5 +551,6 @@ main(void)
     RUN(test_ed25519_rfc8032);
     RUN(test_ed25519_bad);
     RUN(test_random);
+    RUN(test_deadline);
     return test_report("codec");
 }
