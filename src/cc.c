@@ -770,7 +770,10 @@ cc_condition_uri(const struct cc_condition *c, struct buf *out)
     LTD_ASSERT((c->subtypes & ~(uint32_t)cc_known_types_mask) == 0);
     buf_adds(out, "ni:///sha-256;");
     codec_b64url_encode(c->fingerprint.b, sizeof c->fingerprint.b, out);
-    buf_addf(out, "?fpt=%s&cost=%llu", name, (unsigned long long)c->cost);
+    buf_adds(out, "?fpt=");
+    buf_adds(out, name);
+    buf_adds(out, "&cost=");
+    buf_addu64(out, c->cost);
     if (!cc_is_compound(c->type))
         return;
     buf_adds(out, "&subtypes=");

@@ -132,6 +132,18 @@ buf_adds(struct buf *b, const char *s)
 }
 
 void
+buf_addu64(struct buf *b, uint64_t v)
+{
+    char tmp[20]; /* UINT64_MAX has 20 digits */
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    buf_add(b, tmp + i, sizeof tmp - i);
+}
+
+void
 buf_addf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -77,6 +77,7 @@ void buf_add(struct buf *b, const void *p, size_t n);
 void buf_addc(struct buf *b, char c);
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) LTD_PRINTF(2, 3);
+void buf_addu64(struct buf *b, uint64_t v); /* decimal, no printf */
 /* Takes the bytes out of b (caller frees); b is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

@@ -510,6 +510,35 @@ test_random(void)
     CHECK(memcmp(a, b, 32) != 0);
 }
 
+/* buf_addu64 writes what printf's %llu writes. */
+static void
+test_addu64(void)
+{
+    static const uint64_t v[] = {0,
+                                 1,
+                                 9,
+                                 10,
+                                 99,
+                                 100,
+                                 131072,
+                                 4294967295u,
+                                 4294967296u,
+                                 999999999999999999u,
+                                 10000000000000000000u,
+                                 UINT64_MAX};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct buf a, b;
+        buf_init(&a);
+        buf_init(&b);
+        buf_adds(&a, "x=");
+        buf_addu64(&a, v[i]);
+        buf_addf(&b, "x=%llu", (unsigned long long)v[i]);
+        CHECK_EQ_STR(a.p, b.p);
+        buf_release(&b);
+        buf_release(&a);
+    }
+}
+
 /* ltd_deadline: now + us on the given clock, normalised. */
 static void
 test_deadline(void)
@@ -552,5 +581,6 @@ main(void)
     RUN(test_ed25519_bad);
     RUN(test_random);
     RUN(test_deadline);
+    RUN(test_addu64);
     return test_report("codec");
 }
