@@ -3,14 +3,13 @@
  *
  * The node stores every body in canonical form, so the canonical text that
  * the id and the signing messages hash is, in the common case, the stored
- * body itself.  The fast path parses the body (cjson_parse + tx_from_json
- * without the id hash); the parser itself confirms that the body is byte
- * for byte what cjson_canonical writes for the parsed tree, and its nodes
- * say where the id and the fulfillments are.  Then it hashes the body with those values
- * spliced to null: the id preimage and the signing preimage share their
- * prefix up to the first fulfillment, which is absorbed once.  No canonical
- * text is written and nothing is allocated per transaction (the arena and
- * hash contexts are reused).
+ * body itself.  The fast path parses the body (tx_parse without the id
+ * hash); the parser confirms that the body is byte for byte what
+ * cjson_canonical writes for the parsed tree, so tx_parse keeps the text,
+ * and tx_text_cuts says where the id and the fulfillments are.  Then it hashes the body with those
+ * values spliced to null: the id preimage and the signing preimage share their prefix up to the
+ * first fulfillment, which is absorbed once.  No canonical text is written and nothing is allocated
+ * per transaction (the arena and hash contexts are reused).
  *
  * Anything unusual (a non-canonical body, a failed check of any kind) goes
  * to the exact path, which is the plain tx_parse / tx_verify_create /
@@ -31,7 +30,7 @@
 
 enum {
     audit_arena_bytes = 256 * 1024, /* scratch for one parse; larger ones get fresh chunks */
-    audit_spans_small = 8,          /* fulfillment spans kept without the arena */
+    audit_cuts_small = 9,           /* id + fulfillment cuts kept without the arena */
 };
 
 struct audit_txck {
@@ -98,59 +97,6 @@ audit_txck_free(struct audit_txck *k)
     free(k);
 }
 
-/* ------------------------------------------------------- canonical spans */
-
-/* Where the values that the id and the signing messages replace by null
- * sit in the canonical text: [at, end). */
-struct canon_span {
-    size_t at, end;
-};
-
-struct canon_spans {
-    struct canon_span id;
-    uint32_t n_ff;
-    struct canon_span *ff; /* one per input, in text order */
-};
-
-/* The span of string v in text, when its text is exactly '"' v->str '"'
- * (no escapes): true only for a canonical parse's STRING node. */
-static bool
-string_span(const struct cjson *v, const char *text, size_t len, struct canon_span *out)
-{
-    if (v == NULL || v->type != CJSON_STRING)
-        return false;
-    size_t at = v->at, end = at + (size_t)v->len + 2;
-    if (end > len || text[at] != '"' || text[end - 1] != '"' ||
-        memcmp(text + at + 1, v->str, v->len) != 0)
-        return false;
-    *out = (struct canon_span){at, end};
-    return true;
-}
-
-/*
- * From a canonical parse of text (cjson_parse_canon said so) into t: the
- * spans of the top-level "id" value and of every input's "fulfillment"
- * value, the members tx.c's canonical_with_nulls replaces.  sp->ff must
- * have room for t->n_in spans.  False if any is not a plain string or they
- * are out of order (then the exact path decides).
- */
-static bool
-canon_spans(const struct tx *t, const struct cjson *idv, const char *text, size_t len,
-            struct canon_spans *sp)
-{
-    sp->n_ff = 0;
-    if (!string_span(idv, text, len, &sp->id))
-        return false;
-    size_t pos = sp->id.end;
-    for (uint32_t i = 0; i < t->n_in; i++) {
-        struct canon_span *f = &sp->ff[sp->n_ff++];
-        if (!string_span(t->in[i].fulfillment_json, text, len, f) || f->at < pos)
-            return false;
-        pos = f->end;
-    }
-    return true;
-}
-
 /* ----------------------------------------------------------------- hashes */
 
 static void
@@ -168,31 +114,32 @@ sha3_end(EVP_MD_CTX *c, struct ltd_hash *out)
 }
 
 /*
- * From the canonical text and its spans: the id (SHA3 of the text with the
- * id null) and, in k->h_u, the unfinished hash of the signing preimage (id
- * and fulfillments null).  Both share the prefix up to the first
- * fulfillment, which is absorbed once.
+ * From the canonical text and its cuts (tx_text_cuts: cut[0] the id, then
+ * the n_ff fulfillments): the id (SHA3 of the text with the id null) and,
+ * in k->h_u, the unfinished hash of the signing preimage (id and
+ * fulfillments null).  Both share the prefix up to the first fulfillment,
+ * which is absorbed once.
  */
 static void
-hash_tx_text(struct audit_txck *k, const char *p, size_t len, const struct canon_spans *sp,
-             struct ltd_hash *id)
+hash_tx_text(struct audit_txck *k, const char *p, size_t len, const struct tx_cut *cut,
+             uint32_t n_ff, struct ltd_hash *id)
 {
-    LTD_ASSERT(sp->id.end <= len);
+    LTD_ASSERT(cut[0].end <= len);
     LTD_ASSERT(EVP_DigestInit_ex2(k->h_id, k->sha3, NULL) == 1);
-    sha3_add(k->h_id, p, sp->id.at);
+    sha3_add(k->h_id, p, cut[0].at);
     sha3_add(k->h_id, "null", 4);
-    size_t split = sp->n_ff ? sp->ff[0].at : len;
-    LTD_ASSERT(split >= sp->id.end);
-    sha3_add(k->h_id, p + sp->id.end, split - sp->id.end);
+    size_t split = n_ff ? cut[1].at : len;
+    LTD_ASSERT(split >= cut[0].end);
+    sha3_add(k->h_id, p + cut[0].end, split - cut[0].end);
     LTD_ASSERT(EVP_MD_CTX_copy_ex(k->h_u, k->h_id) == 1);
     sha3_add(k->h_id, p + split, len - split);
     sha3_end(k->h_id, id);
     size_t pos = split;
-    for (uint32_t i = 0; i < sp->n_ff; i++) {
-        LTD_ASSERT(sp->ff[i].at >= pos);
-        sha3_add(k->h_u, p + pos, sp->ff[i].at - pos);
+    for (uint32_t i = 1; i <= n_ff; i++) {
+        LTD_ASSERT(cut[i].at >= pos);
+        sha3_add(k->h_u, p + pos, cut[i].at - pos);
         sha3_add(k->h_u, "null", 4);
-        pos = sp->ff[i].end;
+        pos = cut[i].end;
     }
     sha3_add(k->h_u, p + pos, len - pos);
 }
@@ -368,26 +315,24 @@ signatures_ok(const struct tx *t, const struct ltd_hash *msgs)
 static bool
 check_fast(struct audit_txck *k, const struct store_cursor_tx *row, struct audit_chunk *ch)
 {
-    struct cjson *root = NULL;
     struct tx t;
-    bool canonical = false;
-    if (!row->id_ok || row->len > tx_bytes_max ||
-        cjson_parse_canon(&k->a, row->body, row->len, NULL, &root, &canonical, NULL) != LTD_OK ||
-        !canonical || tx_from_json(&k->a, root, TX_FLAG_UNSIGNED, &t, NULL) != LTD_OK)
+    /* the id is hashed here, with the signing preimage, not by tx_parse */
+    if (!row->id_ok || tx_parse(&k->a, row->body, row->len, TX_FLAG_UNSIGNED, &t, NULL) != LTD_OK ||
+        t.text == NULL)
         return false;
-    const struct cjson *idv = cjson_get(root, "id");
+    const struct cjson *idv = cjson_get(t.root, "id");
     if (idv == NULL || idv->type != CJSON_STRING || idv->len != 64)
         return false;
     for (uint32_t i = 0; i < t.n_in; i++)
         if (t.in[i].ff == NULL)
             return false;
-    struct canon_span small[audit_spans_small];
-    struct canon_spans sp = {.ff = small};
-    if (t.n_in > audit_spans_small)
-        sp.ff = arena_alloc(&k->a, sizeof *sp.ff * t.n_in);
-    if (!canon_spans(&t, idv, row->body, row->len, &sp))
+    struct tx_cut small[audit_cuts_small];
+    struct tx_cut *cut = small;
+    if (t.n_in + 1 > audit_cuts_small)
+        cut = arena_alloc(&k->a, sizeof *cut * (t.n_in + 1));
+    if (!tx_text_cuts(&t, true, cut))
         return false;
-    hash_tx_text(k, row->body, row->len, &sp, &t.id);
+    hash_tx_text(k, t.text, t.text_len, cut, t.n_in, &t.id);
     hex_encode(t.id_hex, t.id.b, 32);
     if (memcmp(t.id_hex, idv->str, 64) != 0 || memcmp(t.id.b, row->id.b, 32) != 0)
         return false;

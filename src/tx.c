@@ -259,6 +259,62 @@ canonical_with_nulls(struct cjson *root, bool null_fulfillments, struct buf *out
         idm->val = saved_id;
 }
 
+/* ------------------------------------------------ the canonical text */
+
+/* The cut of string v in text when its text is exactly '"' v->str '"' (a
+ * canonical parse's STRING without escapes); false otherwise. */
+static bool
+string_cut(const struct cjson *v, const char *text, uint32_t len, struct tx_cut *out)
+{
+    if (v == NULL || v->type != CJSON_STRING)
+        return false;
+    uint64_t end = (uint64_t)v->at + v->len + 2;
+    if (end > len || text[v->at] != '"' || text[end - 1] != '"' ||
+        memcmp(text + v->at + 1, v->str, v->len) != 0)
+        return false;
+    *out = (struct tx_cut){v->at, (uint32_t)end};
+    return true;
+}
+
+bool
+tx_text_cuts(const struct tx *t, bool fulfillments, struct tx_cut *cut)
+{
+    if (t->text == NULL || !string_cut(cjson_get(t->root, "id"), t->text, t->text_len, &cut[0]))
+        return false;
+    for (uint32_t i = 1; fulfillments && i <= t->n_in; i++)
+        if (!string_cut(t->in[i - 1].fulfillment_json, t->text, t->text_len, &cut[i]) ||
+            cut[i].at < cut[i - 1].end) /* text order: "id" < "inputs", then array order */
+            return false;
+    return true;
+}
+
+/* Appends t->text with the id and, with fulfillments, every input's
+ * fulfillment replaced by null: canonical_with_nulls' bytes, spliced.
+ * False (nothing appended) when a value is not a plain string. */
+static bool
+text_with_nulls(const struct tx *t, bool fulfillments, struct buf *out)
+{
+    if (t->text == NULL)
+        return false;
+    enum { cuts_small = 9 };
+    struct tx_cut small[cuts_small];
+    uint32_t n = 1 + (fulfillments ? t->n_in : 0);
+    struct tx_cut *cut = n <= cuts_small ? small : xmalloc(sizeof *cut * n);
+    bool ok = tx_text_cuts(t, fulfillments, cut);
+    if (ok) {
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            buf_add(out, t->text + pos, cut[i].at - pos);
+            buf_add(out, "null", 4);
+            pos = cut[i].end;
+        }
+        buf_add(out, t->text + pos, t->text_len - pos);
+    }
+    if (cut != small)
+        free(cut);
+    return ok;
+}
+
 static void
 hash_root_id_null(struct cjson *root, struct ltd_hash *out)
 {
@@ -274,7 +330,14 @@ void
 tx_compute_id(const struct tx *t, struct ltd_hash *out)
 {
     LTD_ASSERT(t->root != NULL);
-    hash_root_id_null(t->root, out);
+    struct buf canon;
+    buf_init(&canon);
+    buf_reserve(&canon, t->text_len + 8);
+    if (text_with_nulls(t, false, &canon))
+        codec_sha3_256(out, canon.p, canon.len);
+    else
+        hash_root_id_null(t->root, out);
+    buf_release(&canon);
 }
 
 void
@@ -283,8 +346,9 @@ tx_signing_messages(const struct tx *t, struct ltd_hash *out)
     LTD_ASSERT(t->root != NULL);
     struct buf tls_canon;
     buf_init(&tls_canon);
-    buf_reserve(&tls_canon, 2048);
-    canonical_with_nulls(t->root, true, &tls_canon);
+    buf_reserve(&tls_canon, t->text ? t->text_len + 8 * (t->n_in + 1) : 2048);
+    if (!text_with_nulls(t, true, &tls_canon))
+        canonical_with_nulls(t->root, true, &tls_canon);
     if (t->op == TX_CREATE) {
         struct ltd_hash h;
         codec_sha3_256(&h, tls_canon.p, tls_canon.len);
@@ -323,7 +387,10 @@ void
 tx_serialize(const struct tx *t, struct buf *out)
 {
     LTD_ASSERT(t->root != NULL);
-    cjson_canonical(t->root, out);
+    if (t->text)
+        buf_add(out, t->text, t->text_len);
+    else
+        cjson_canonical(t->root, out);
 }
 
 /* --------------------------------------------------------------- parsing */
@@ -342,7 +409,7 @@ check_id(struct cjson *root, unsigned flags, struct tx *t, struct ltd_errbuf *eb
         return LTD_OK; /* recomputed when signed */
     }
     struct ltd_hash h;
-    hash_root_id_null(root, &h);
+    tx_compute_id(t, &h); /* t->root is root; t->text, if any, its text */
     char hex[65];
     hex_encode(hex, h.b, 32);
     if (idv->type == CJSON_STRING && idv->len == 64 && memcmp(idv->str, hex, 64) == 0) {
@@ -747,15 +814,21 @@ check_amounts(struct tx *t, struct ltd_errbuf *eb)
     return LTD_OK;
 }
 
-enum ltd_err
-tx_from_json(struct arena *a, struct cjson *root, unsigned flags, struct tx *out,
-             struct ltd_errbuf *eb)
+/* tx_from_json; text, when not NULL, is root's canonical text (len bytes,
+ * arena-owned). */
+static enum ltd_err
+from_json(struct arena *a, struct cjson *root, const char *text, size_t len, unsigned flags,
+          struct tx *out, struct ltd_errbuf *eb)
 {
     LTD_ASSERT(a != NULL && out != NULL);
     memset(out, 0, sizeof *out);
     struct tx t;
     memset(&t, 0, sizeof t);
     t.root = root;
+    if (text != NULL && len <= UINT32_MAX) {
+        t.text = text;
+        t.text_len = (uint32_t)len;
+    }
     struct ltd_errbuf deferred;
     ltd_errbuf_clear(&deferred);
     enum ltd_err e;
@@ -789,6 +862,13 @@ out:
 }
 
 enum ltd_err
+tx_from_json(struct arena *a, struct cjson *root, unsigned flags, struct tx *out,
+             struct ltd_errbuf *eb)
+{
+    return from_json(a, root, NULL, 0, flags, out, eb);
+}
+
+enum ltd_err
 tx_parse(struct arena *a, const char *body, size_t len, unsigned flags, struct tx *out,
          struct ltd_errbuf *eb)
 {
@@ -797,10 +877,14 @@ tx_parse(struct arena *a, const char *body, size_t len, unsigned flags, struct t
         return ltd_fail(eb, LTD_E_JSON_TOO_LARGE, "transaction of %zu bytes exceeds %d", len,
                         (int)tx_bytes_max);
     struct cjson *root = NULL;
-    enum ltd_err e = cjson_parse(a, body, len, NULL, &root, eb);
+    bool canonical = false;
+    enum ltd_err e = cjson_parse_canon(a, body, len, NULL, &root, &canonical, eb);
     if (e)
         return e;
-    return tx_from_json(a, root, flags, out, eb);
+    /* the common case (drivers and this node send canonical bodies): keep
+     * the text, so hashing and storing splice it instead of rewriting it */
+    const char *text = canonical ? arena_memdup(a, body, len) : NULL;
+    return from_json(a, root, text, len, flags, out, eb);
 }
 
 /* ---------------------------------------------------------- verification */
@@ -1044,6 +1128,7 @@ tx_create_owner_details(struct arena *a, const struct tx_input *in)
 void
 tx_set_id(struct arena *a, struct tx *t)
 {
+    t->text = NULL; /* the tree changes */
     tx_compute_id(t, &t->id);
     hex_encode(t->id_hex, t->id.b, 32);
     t->has_id = true;
@@ -1086,6 +1171,7 @@ sign_input(struct arena *a, struct tx *t, uint32_t i, const struct cc_details *d
     cc_fulfillment_encode(ff, &der);
     codec_b64url_encode((const uint8_t *)der.p, der.len, &b64);
     struct cjson *node = cjson_new_string(a, b64.p, b64.len);
+    t->text = NULL; /* the tree changes */
     cjson_obj_set(a, cjson_get(t->root, "inputs")->items[i], "fulfillment", node);
     in->fulfillment_json = node;
     in->ff = ff;
@@ -1130,6 +1216,7 @@ tx_sign(struct arena *a, struct tx *t, const struct ltd_seed *seed,
     if (complete) {
         tx_set_id(a, t);
     } else {
+        t->text = NULL; /* the tree changes */
         cjson_obj_set(a, t->root, "id", cjson_new_null(a));
         t->has_id = false;
     }

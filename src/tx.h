@@ -74,6 +74,12 @@ struct tx {
     uint32_t n_out;
     struct tx_output *out;
     unsigned __int128 out_sum; /* sum of output amounts, no wrap */
+    /* tx_parse of a body that is exactly its canonical form keeps an arena
+     * copy here: the id, the signing messages and tx_serialize then splice
+     * it instead of writing the tree again.  NULL otherwise, and dropped by
+     * everything that changes the tree (signing, setting the id). */
+    const char *text;
+    uint32_t text_len;
 };
 
 /*
@@ -101,6 +107,15 @@ void tx_signing_message(const struct tx *t, uint32_t i, struct ltd_hash *out);
 void tx_signing_messages(const struct tx *t, struct ltd_hash *out);
 /* Canonical serialization of the whole transaction. */
 void tx_serialize(const struct tx *t, struct buf *out);
+
+/* Where t->text holds the values the id (cut[0]) and the signing messages
+ * (also cut[1 + i] for input i's fulfillment) replace by null: [at, end),
+ * in text order.  cut has room for 1 (+ n_in with fulfillments).  False
+ * when there is no text or one of them is not a plain string. */
+struct tx_cut {
+    uint32_t at, end;
+};
+bool tx_text_cuts(const struct tx *t, bool fulfillments, struct tx_cut *cut);
 
 /* CREATE (step 9C): every fulfillment validates against its message.
  * LTD_E_TX_SIGNATURE otherwise. */

@@ -166,6 +166,93 @@ test_documented_transfers(void)
     arena_release(&a);
 }
 
+/* The id, the signing messages and the serialization of a parse that kept
+ * its canonical text equal those written from the tree. */
+static void
+same_as_tree(const struct tx *t)
+{
+    struct tx plain = *t;
+    plain.text = NULL;
+    struct ltd_hash a, b, ma[4], mb[4];
+    tx_compute_id(t, &a);
+    tx_compute_id(&plain, &b);
+    CHECK_EQ_MEM(a.b, b.b, 32);
+    LTD_ASSERT(t->n_in <= 4);
+    tx_signing_messages(t, ma);
+    tx_signing_messages(&plain, mb);
+    for (uint32_t i = 0; i < t->n_in; i++)
+        CHECK_EQ_MEM(ma[i].b, mb[i].b, 32);
+    char *x = canon(t), *y = canon(&plain);
+    CHECK_EQ_STR(x, y);
+    free(y);
+    free(x);
+}
+
+static void
+test_canonical_text(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct tx c, t1, back;
+    struct tx_new_output o = {cc_details_ed25519(&a, &alice.pk), 1};
+    LTD_ASSERT(tx_build_create(&a, &alice.pk, 1,
+                               json(&a, "{\"q\":\"say \\\"hi\\\"\\n\\u0001\",\"z\":[1.5,-2]}"),
+                               json(&a, "{\"note\":\"\xe8\xae\xb2\xe5\xba\xa7\"}"), &o, 1, &c,
+                               NULL) == LTD_OK);
+    LTD_ASSERT(tx_sign(&a, &c, &alice.seed, NULL, false, NULL, NULL) == LTD_OK);
+    CHECK(c.text == NULL); /* built, not parsed */
+    build_transfer(&a, &c, &alice, &bob.pk, "{\"sequence\":1}", &t1);
+    const struct tx *src[] = {&c, &t1};
+    for (size_t k = 0; k < 2; k++) {
+        char *body = canon(src[k]);
+        CHECK_EQ_INT(tx_parse(&a, body, strlen(body), 0, &back, NULL), LTD_OK);
+        CHECK(back.text != NULL && back.text != body && back.text_len == strlen(body));
+        CHECK_EQ_STR(back.id_hex, src[k]->id_hex);
+        same_as_tree(&back);
+        /* not canonical (a space): no text kept, the same id */
+        size_t n = strlen(body);
+        char *spaced = malloc(n + 2);
+        spaced[0] = '{';
+        spaced[1] = ' ';
+        memcpy(spaced + 2, body + 1, n);
+        CHECK_EQ_INT(tx_parse(&a, spaced, n + 1, 0, &back, NULL), LTD_OK);
+        CHECK(back.text == NULL);
+        CHECK_EQ_STR(back.id_hex, src[k]->id_hex);
+        char *re = canon(&back);
+        CHECK_EQ_STR(re, body);
+        free(re);
+        free(spaced);
+        /* a wrong id is still found (InvalidHash) when the text is kept */
+        char *bad = strdup(body);
+        char *idv = strstr(bad, "\"id\":\"") + 6;
+        idv[0] = idv[0] == '0' ? '1' : '0';
+        CHECK_EQ_INT(tx_parse(&a, bad, strlen(bad), 0, &back, NULL), LTD_E_TX_HASH);
+        free(bad);
+        free(body);
+    }
+    /* unsigned (id and fulfillment null): the text is kept, the cuts are
+     * not strings, so the tree is written; co-signing drops the text */
+    struct tx u;
+    struct tx_new_output o2 = {cc_details_ed25519(&a, &bob.pk), 1};
+    LTD_ASSERT(tx_build_create(&a, &alice.pk, 1, json(&a, "{\"k\":1}"), NULL, &o2, 1, &u, NULL) ==
+               LTD_OK);
+    char *ub = canon(&u);
+    CHECK_EQ_INT(tx_parse(&a, ub, strlen(ub), TX_FLAG_UNSIGNED, &back, NULL), LTD_OK);
+    CHECK(back.text != NULL);
+    same_as_tree(&back);
+    CHECK_EQ_INT(tx_sign(&a, &back, &alice.seed, NULL, false, NULL, NULL), LTD_OK);
+    CHECK(back.text == NULL);
+    char *signed_body = canon(&back);
+    CHECK(strcmp(signed_body, ub) != 0);
+    struct tx again;
+    CHECK_EQ_INT(tx_parse(&a, signed_body, strlen(signed_body), 0, &again, NULL), LTD_OK);
+    CHECK_EQ_STR(again.id_hex, back.id_hex);
+    CHECK_EQ_INT(tx_verify_create(&again, NULL), LTD_OK);
+    free(signed_body);
+    free(ub);
+    arena_release(&a);
+}
+
 static void
 build_threshold_pair(struct arena *a, struct tx *c, struct tx *t, bool bob_signs)
 {
@@ -636,5 +723,6 @@ main(void)
     RUN(test_mutations);
     RUN(test_json_attacks);
     RUN(test_multi_issuer_create);
+    RUN(test_canonical_text);
     return test_report("tx");
 }
