@@ -529,10 +529,18 @@ apply_batch(struct node *n, struct entry *batch, const struct cluster_batch *cb,
 fail:
     store_block_rollback(n->st);
     for (en = batch; en; en = en->next) {
-        if (en->result == LTD_OK || en->result >= LTD_E_STORE_IO) {
-            en->result = e ? e : LTD_E_STORE_IO;
-            ltd_errbuf_clear(&en->eb);
-            ltd_fail(&en->eb, en->result, "not committed: %s", eb->msg);
+        if (en->result != LTD_OK && en->result < LTD_E_STORE_IO)
+            continue; /* refused by the rules: that answer stands */
+        ltd_errbuf_clear(&en->eb);
+        if (e == LTD_E_STORE_FULL) {
+            en->result = e;
+            ltd_fail(&en->eb, e, "not committed: %s", eb->msg);
+        } else { /* a failed fsync may still have left the block on disk */
+            en->result = LTD_E_STORE_STOPPED;
+            ltd_fail(&en->eb, en->result,
+                     "storage failed while writing its block (%s): it may or may not be "
+                     "stored; writes are stopped until the node is restarted, then look it up",
+                     eb->msg);
         }
     }
     if (e == LTD_E_STORE_FULL) {
