@@ -22,7 +22,8 @@
 # random free base from scripts/etcd3.sh freebase; the nodes listen on +21..+23),
 # BENCH_E3_BASE (etcd data; default under the temp dir, i.e. on disk),
 # BENCH_CATCHUP_FLAGS (extra `serve` flags for the node that catches up, e.g.
-# --no-sync to see what the per-block fsync costs).
+# --no-sync to see what the per-block fsync costs); BENCH_CATCHUP_PERF=FILE
+# records the catching-up node with `perf record -g` into FILE.
 # Workloads are cached in /tmp/ltdrs-wl-*.bin by loadgen (seeds 11-13, 21-22).
 # Prints a summary and `BENCH cluster_*=` lines; writes build/bench/cluster.txt.
 # Everything started here is stopped by process id at exit.
@@ -194,6 +195,11 @@ T0=$(date +%s.%N)
 # shellcheck disable=SC2086
 start_node 3 ${BENCH_CATCHUP_FLAGS:-}
 C0=$(ticks "${PID[3]}")
+PERF_PID=
+if [ -n "${BENCH_CATCHUP_PERF:-}" ]; then
+    perf record -F 999 -g -p "${PID[3]}" -o "$BENCH_CATCHUP_PERF" >/dev/null 2>&1 &
+    PERF_PID=$!
+fi
 for _ in $(seq 1 6000); do
     h=$(height 3)
     [ -n "$h" ] && [ "$h" -ge "$TARGET" ] && break
@@ -201,6 +207,10 @@ for _ in $(seq 1 6000); do
 done
 T1=$(date +%s.%N)
 C1=$(ticks "${PID[3]}")
+if [ -n "$PERF_PID" ]; then
+    kill -INT "$PERF_PID" 2>/dev/null
+    wait "$PERF_PID" 2>/dev/null || true
+fi
 CATCH_US=$(us_per $((C1 - C0)) "$BOK")
 CSEC=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 CTPS=$(awk -v n="$BOK" -v s="$CSEC" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
