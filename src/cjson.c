@@ -378,7 +378,8 @@ cj_canonical_u(const unsigned char *p, size_t used)
     if (used != 6 || p[2] != '0' || p[3] != '0')
         return false;
     int c = cj_hex4(p + 2);
-    return c >= 0 && c < 0x20 && cj_esc[c] == 'u' && p[4] == hex[c >> 4] && p[5] == hex[c & 15];
+    return c >= 0 && c < 0x20 && cj_esc[c] == 'u' && p[4] == (unsigned char)hex[c >> 4] &&
+           p[5] == (unsigned char)hex[c & 15];
 }
 
 /* Unescapes p(start, end) into o (which has room for end - start bytes, the
@@ -588,6 +589,7 @@ cj_number(struct cj_parser *ps, struct cjson **out)
         return cj_number_fail(ps, start, "number literal too long");
     const char *lit = (const char *)ps->p + start;
     struct cjson *v = cj_node(ps->a, is_float ? CJSON_FLOAT : CJSON_INT);
+    v->at = (uint32_t)start;
     if (is_float) {
         v->num = cj_strtod(ps->a, lit, n);
         if (!isfinite(v->num))
@@ -646,12 +648,8 @@ cj_scalar(struct cj_parser *ps, struct cjson **out)
         *out = v;
         return e;
     }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-        enum ltd_err e = cj_number(ps, out);
-        if (e == LTD_OK)
-            (*out)->at = (uint32_t)at;
-        return e;
-    }
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return cj_number(ps, out);
     static const struct {
         const char *word;
         size_t n;
