@@ -157,12 +157,11 @@ signing_messages(struct audit_txck *k, const struct tx *t, struct ltd_hash *msgs
         return;
     }
     for (uint32_t i = 0; i < t->n_in; i++) {
-        char idx[24];
-        int n = snprintf(idx, sizeof idx, "%llu", (unsigned long long)t->in[i].fulfills_index);
-        LTD_ASSERT(n > 0 && (size_t)n < sizeof idx);
+        char idx[ltd_u64_digits_max];
+        const char *d = ltd_u64_text(t->in[i].fulfills_index, idx);
         LTD_ASSERT(EVP_MD_CTX_copy_ex(k->h_in, k->h_u) == 1);
         sha3_add(k->h_in, t->in[i].fulfills_txid_hex, 64);
-        sha3_add(k->h_in, idx, (size_t)n);
+        sha3_add(k->h_in, d, (size_t)(idx + sizeof idx - d));
         sha3_end(k->h_in, &msgs[i]);
     }
 }

@@ -131,16 +131,23 @@ buf_adds(struct buf *b, const char *s)
     buf_add(b, s, strlen(s));
 }
 
+char *
+ltd_u64_text(uint64_t v, char out[ltd_u64_digits_max])
+{
+    char *p = out + ltd_u64_digits_max;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return p;
+}
+
 void
 buf_addu64(struct buf *b, uint64_t v)
 {
-    char tmp[20]; /* UINT64_MAX has 20 digits */
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    buf_add(b, tmp + i, sizeof tmp - i);
+    char tmp[ltd_u64_digits_max];
+    const char *p = ltd_u64_text(v, tmp);
+    buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void

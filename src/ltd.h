@@ -78,6 +78,10 @@ void buf_addc(struct buf *b, char c);
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) LTD_PRINTF(2, 3);
 void buf_addu64(struct buf *b, uint64_t v); /* decimal, no printf */
+/* The decimal digits of v at the end of out (no NUL); returns where they
+ * start.  UINT64_MAX has ltd_u64_digits_max digits. */
+enum { ltd_u64_digits_max = 20 };
+char *ltd_u64_text(uint64_t v, char out[ltd_u64_digits_max]);
 /* Takes the bytes out of b (caller frees); b is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

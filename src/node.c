@@ -448,14 +448,15 @@ node_add_listener(struct node *n, node_listener_fn fn, void *arg)
 static void
 disk_full_note(struct node *n, bool full)
 {
+    if (n->disk_full == full) /* only the applier writes it: no lock to read */
+        return;
     pthread_mutex_lock(&n->lock);
-    bool was = n->disk_full;
     n->disk_full = full;
     pthread_mutex_unlock(&n->lock);
-    if (full && !was)
+    if (full)
         fprintf(stderr, "ltdrs: disk full: blocks are not written (answered 507) until "
                         "space is freed; reads go on\n");
-    else if (!full && was)
+    else
         fprintf(stderr, "ltdrs: space freed: blocks are written again\n");
 }
 
@@ -668,10 +669,11 @@ node_wait_stopping(struct node *n, unsigned ms)
 
 /* Cluster mode: applies the etcd log in order.  A batch that finds the
  * disk full is retried until it is written.  A batch that cannot be
- * written for any other reason stops applying altogether (apply_batch sets write_failed, and
- * cluster_take then hands out no more batches: skipping one would make this
- * node differ from the others).  The node serves reads until restarted,
- * when it resumes from the position stored with its last block. */
+ * written for any other reason stops applying altogether (apply_batch sets
+ * write_failed, and cluster_take then hands out no more batches: skipping
+ * one would make this node differ from the others).  The node serves reads
+ * until restarted, when it resumes from the position stored with its last
+ * block. */
 static void
 cluster_applier(struct node *n)
 {

@@ -19,8 +19,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Python-style repr of a JSON value, shortened, for schema messages. */
-
 /* Error paths such as "inputs[0].fulfills", built for every field whether or
  * not an error needs them: plain copies, as snprintf would truncate, at a
  * tenth of its cost. */
@@ -39,17 +37,15 @@ path_cat(char *dst, size_t cap, const char *a, const char *b)
 static void
 path_idx(char *dst, size_t cap, const char *a, unsigned i)
 {
-    char num[16];
-    size_t k = sizeof num;
-    num[--k] = 0;
-    num[--k] = ']';
-    do
-        num[--k] = (char)('0' + i % 10);
-    while ((i /= 10) != 0 && k > 1);
-    num[--k] = '[';
-    path_cat(dst, cap, a, num + k);
+    char num[1 + ltd_u64_digits_max + 2]; /* "[" digits "]" NUL */
+    num[sizeof num - 2] = ']';
+    num[sizeof num - 1] = 0;
+    char *p = ltd_u64_text(i, num + 1);
+    *--p = '[';
+    path_cat(dst, cap, a, p);
 }
 
+/* Python-style repr of a JSON value, shortened, for schema messages. */
 static void
 repr_value(const struct cjson *v, char *out, size_t cap)
 {
@@ -330,14 +326,18 @@ void
 tx_compute_id(const struct tx *t, struct ltd_hash *out)
 {
     LTD_ASSERT(t->root != NULL);
-    struct buf canon;
-    buf_init(&canon);
-    buf_reserve(&canon, t->text_len + 8);
-    if (text_with_nulls(t, false, &canon))
-        codec_sha3_256(out, canon.p, canon.len);
-    else
-        hash_root_id_null(t->root, out);
-    buf_release(&canon);
+    if (t->text) {
+        struct buf canon;
+        buf_init(&canon);
+        buf_reserve(&canon, t->text_len + 8);
+        bool spliced = text_with_nulls(t, false, &canon);
+        if (spliced)
+            codec_sha3_256(out, canon.p, canon.len);
+        buf_release(&canon);
+        if (spliced)
+            return;
+    }
+    hash_root_id_null(t->root, out);
 }
 
 void
@@ -357,13 +357,12 @@ tx_signing_messages(const struct tx *t, struct ltd_hash *out)
     } else {
         struct codec_sha3 *h = codec_sha3_new();
         for (uint32_t i = 0; i < t->n_in; i++) {
-            char idx[24];
-            int n = snprintf(idx, sizeof idx, "%llu", (unsigned long long)t->in[i].fulfills_index);
-            LTD_ASSERT(n > 0);
+            char idx[ltd_u64_digits_max];
+            const char *d = ltd_u64_text(t->in[i].fulfills_index, idx);
             codec_sha3_begin(h);
             codec_sha3_update(h, tls_canon.p, tls_canon.len);
             codec_sha3_update(h, t->in[i].fulfills_txid_hex, 64);
-            codec_sha3_update(h, idx, (size_t)n);
+            codec_sha3_update(h, d, (size_t)(idx + sizeof idx - d));
             codec_sha3_end(h, &out[i]);
         }
         codec_sha3_free(h);

@@ -510,7 +510,7 @@ test_random(void)
     CHECK(memcmp(a, b, 32) != 0);
 }
 
-/* buf_addu64 writes what printf's %llu writes. */
+/* ltd_u64_text and buf_addu64 write what printf's %llu writes. */
 static void
 test_addu64(void)
 {
@@ -534,6 +534,10 @@ test_addu64(void)
         buf_addu64(&a, v[i]);
         buf_addf(&b, "x=%llu", (unsigned long long)v[i]);
         CHECK_EQ_STR(a.p, b.p);
+        char tmp[ltd_u64_digits_max];
+        const char *d = ltd_u64_text(v[i], tmp);
+        CHECK(d >= tmp && (size_t)(tmp + sizeof tmp - d) == b.len - 2);
+        CHECK(memcmp(d, b.p + 2, b.len - 2) == 0);
         buf_release(&b);
         buf_release(&a);
     }
