@@ -75,8 +75,17 @@ MOUNTED=1
 
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 U=http://127.0.0.1:$PORT
+# start_node [LIMIT_KB]: serves $D on $PORT, under a file-size limit (SIGXFSZ
+# ignored, so an over-limit write fails with EFBIG) when LIMIT_KB is given;
+# waits until it answers (15 s)
 start_node() {
-  "$BIN" serve --data "$D" --listen "127.0.0.1:$PORT" >>"$T/node.log" 2>&1 &
+  (
+    if [ -n "${1:-}" ]; then
+      trap '' XFSZ
+      ulimit -f "$1"
+    fi
+    exec "$BIN" serve --data "$D" --listen "127.0.0.1:$PORT"
+  ) >>"$T/node.log" 2>&1 &
   NODE_PID=$!
   for _ in $(seq 300); do
     [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "$U/api/v1/")" = 200 ] && return 0
@@ -118,6 +127,34 @@ post() {
   [ "$code" = 507 ] && cp "$body" "$T/body507"
   return 0
 }
+# ids CODE|-CODE FILE...: the ids answered CODE (-CODE: anything else)
+ids() {
+  local want=$1
+  shift
+  if [ "${want#-}" != "$want" ]; then
+    cat "$@" | grep -v " ${want#-}\$" | cut -d' ' -f1
+  else
+    cat "$@" | grep " $want\$" | cut -d' ' -f1
+  fi
+}
+# not_status CODE ID...: how many of the transactions GET does not answer CODE
+not_status() {
+  local want=$1 n=0 id
+  shift
+  for id in "$@"; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = "$want" ] || n=$((n + 1))
+  done
+  echo "$n"
+}
+# repost OUT ID...: posts these transactions again, answers to OUT
+repost() {
+  local out=$1 id
+  shift
+  : >"$out"
+  for id in "$@"; do
+    post "$(grep " $id\$" list | cut -d' ' -f1)" "$id" "$out"
+  done
+}
 # client K: posts every other transaction of the list until FULL_MIN 507s
 client() {
   local k=$1 n=0 f id
@@ -151,24 +188,14 @@ check "GET /api/v1/ while full" [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/
 head_full=$(curl -s "$U/ltdrs/api/v1/ledger/head")
 check "the ledger head says disk_full ($head_full)" node -e \
   'const b=JSON.parse(process.argv[1]); process.exit(b.disk_full === true && b.write_failed === false ? 0 : 1)' "$head_full"
-lost=0
-for id in $(grep ' 202$' answers | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 200 ] || lost=$((lost + 1))
-done
+lost=$(not_status 200 $(ids 202 answers))
 check "every acked transaction is readable while full ($lost missing)" [ "$lost" = 0 ]
-ghost=0
-for id in $(grep ' 507$' answers | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 404 ] || ghost=$((ghost + 1))
-done
+ghost=$(not_status 404 $(ids 507 answers))
 check "no transaction answered 507 is stored ($ghost stored)" [ "$ghost" = 0 ]
 
 # ---- space freed: the same node takes writes again
 mount -o remount,size=64m "$M" || no "grow the tmpfs"
-: >answers2
-for id in $(grep ' 507$' answers | cut -d' ' -f1); do
-  f=$(grep " $id\$" list | cut -d' ' -f1)
-  post "$f" "$id" answers2
-done
+repost answers2 $(ids 507 answers)
 re_ok=$(grep -c ' 202$' answers2)
 check "after space is freed every 507'd transaction gets 202 ($re_ok of $full)" [ "$re_ok" = "$full" ]
 head_ok=$(curl -s "$U/ltdrs/api/v1/ledger/head")
@@ -186,10 +213,7 @@ check "... and when writes resumed" grep -q 'space freed' "$T/node.log"
 stop_node
 check "ltdrs verify after the full disk" "$BIN" verify --data "$D" --threads 2
 start_node || no "restart"
-lost=0
-for id in $(grep ' 202$' answers answers2 | cut -d: -f2 | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 200 ] || lost=$((lost + 1))
-done
+lost=$(not_status 200 $(ids 202 answers answers2))
 check "every acked transaction survives a restart ($lost missing)" [ "$lost" = 0 ]
 stop_node
 
@@ -199,21 +223,7 @@ stop_node
 # what it did not store, and recover on restart.
 D=$T/data2
 "$BIN" init --data "$D" >/dev/null || no "init the second ledger"
-limit_kb=$(($(du -sk "$D" | cut -f1) + 400))
-start_limited() {
-  (
-    trap '' XFSZ
-    ulimit -f "$limit_kb"
-    exec "$BIN" serve --data "$D" --listen "127.0.0.1:$PORT"
-  ) >>"$T/node2.log" 2>&1 &
-  NODE_PID=$!
-  for _ in $(seq 300); do
-    [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "$U/api/v1/")" = 200 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-start_limited || no "start the node under a file-size limit"
+start_node $(($(du -sk "$D" | cut -f1) + 400)) || no "start the node under a file-size limit"
 : >answers3
 n=0
 tac list >rlist # the transactions phase 1 did not need come first
@@ -235,29 +245,16 @@ check "reads go on after the I/O error" [ "$(curl -s -o /dev/null -w '%{http_cod
 head_io=$(curl -s "$U/ltdrs/api/v1/ledger/head")
 check "the ledger head says write_failed" node -e \
   'const b=JSON.parse(process.argv[1]); process.exit(b.write_failed === true ? 0 : 1)' "$head_io"
-lost=0
-for id in $(grep ' 202$' answers3 | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 200 ] || lost=$((lost + 1))
-done
+lost=$(not_status 200 $(ids 202 answers3))
 check "every acked transaction is readable after the I/O error ($lost missing)" [ "$lost" = 0 ]
-ghost=0
-for id in $(grep -v ' 202$' answers3 | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 404 ] || ghost=$((ghost + 1))
-done
+ghost=$(not_status 404 $(ids -202 answers3))
 check "no refused transaction is stored ($ghost stored)" [ "$ghost" = 0 ]
 stop_node
 check "ltdrs verify after the I/O error" "$BIN" verify --data "$D" --threads 2
 start_node || no "restart without the limit"
-: >answers4
-for id in $(grep -v ' 202$' answers3 | cut -d' ' -f1); do
-  f=$(grep " $id\$" list | cut -d' ' -f1)
-  post "$f" "$id" answers4
-done
+repost answers4 $(ids -202 answers3)
 check "after a restart the refused transactions get 202" [ "$(grep -vc ' 202$' answers4)" = 0 ]
-lost=0
-for id in $(grep ' 202$' answers3 | cut -d' ' -f1); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/transactions/$id")" = 200 ] || lost=$((lost + 1))
-done
+lost=$(not_status 200 $(ids 202 answers3))
 check "every transaction acked before the I/O error survives the restart ($lost missing)" [ "$lost" = 0 ]
 stop_node
 finish
